@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: MIT
+// SQLite driver options, and the connection: open, hardening, prepare, transactions and the writer lock.
+#include "sqlite_connection.hpp"
+
+#include "sqlite_classifier.hpp"
+#include "sqlite_statement.hpp"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <charconv>
+#include <climits>
+#include <initializer_list>
+#include <optional>
+#include <string>
+
+namespace switchboard::sqlite {
+
+namespace {
+
+[[noreturn]] void bad_option(std::string_view key, std::string_view value, std::string_view expected) {
+    throw_usage("sqlite driver option " + std::string(key) + "=\"" + std::string(value) + "\": expected " +
+                    std::string(expected),
+                "sqlite");
+}
+
+std::chrono::milliseconds parse_ms(std::string_view key, std::string_view value) {
+    int ms = 0;  // sqlite3_busy_timeout takes an int
+    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), ms);
+    if (value.empty() || ec != std::errc{} || end != value.data() + value.size() || ms < 0)
+        bad_option(key, value, "milliseconds, 0 to " + std::to_string(INT_MAX));
+    return std::chrono::milliseconds(ms);
+}
+
+bool parse_switch(std::string_view key, std::string_view value) {
+    if (value == "on" || value == "1" || value == "true") return true;
+    if (value == "off" || value == "0" || value == "false") return false;
+    bad_option(key, value, "on or off");
+}
+
+std::string_view parse_one_of(std::string_view key, std::string_view value,
+                              std::initializer_list<std::string_view> allowed) {
+    if (std::find(allowed.begin(), allowed.end(), value) != allowed.end()) return value;
+    std::string list;
+    for (std::string_view a : allowed) list += (list.empty() ? "" : " | ") + std::string(a);
+    bad_option(key, value, list);
+}
+
+// Whether the text after the first statement holds only what SQLite skips between statements:
+// whitespace, ';', "--" line comments and "/* */" comments (an unterminated one runs to the
+// end: tokenize.c).
+bool only_separators(std::string_view s) noexcept {
+    std::size_t i = 0;
+    while (i < s.size()) {
+        const char c = s[i];
+        if (c == ';' || c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
+            ++i;
+        } else if (s.compare(i, 2, "--") == 0) {
+            i = s.find('\n', i);
+        } else if (s.compare(i, 2, "/*") == 0) {
+            i = s.find("*/", i + 2);
+            if (i != std::string_view::npos) i += 2;
+        } else {
+            return false;
+        }
+    }
+    return true;
+}
+
+}  // namespace
+
+sqlite_options sqlite_options::from(const url& location) {
+    sqlite_options o;
+    const bool has_host = std::any_of(location.hosts().begin(), location.hosts().end(),
+                                      [](const host_port& h) { return !h.host.empty() || h.port; });
+    if (has_host)
+        throw_usage("a sqlite URL names a file, not a host: write sqlite:///absolute/path.db, "
+                    "sqlite:relative/path.db or sqlite::memory:",
+                    "sqlite");
+    if (location.user() || location.password())
+        throw_usage("a sqlite URL takes no user or password", "sqlite");
+    o.path = location.database();
+    if (o.path.empty())
+        throw_usage("the sqlite URL names no database file (use sqlite::memory: for an in-memory database)",
+                    "sqlite");
+    if (o.path.find('\0') != std::string::npos) throw_usage("the sqlite file path contains a NUL byte", "sqlite");
+    o.memory = o.path == ":memory:";
+
+    std::optional<std::chrono::milliseconds> writer_lock_timeout;
+    std::string_view mode = "rwc";
+    for (const auto& [key, value] : location.driver_options()) {
+        if (key == "busy_timeout") o.busy_timeout = parse_ms(key, value);
+        else if (key == "writer_lock_timeout") writer_lock_timeout = parse_ms(key, value);
+        else if (key == "mode") mode = parse_one_of(key, value, {"ro", "rw", "rwc"});
+        // pragma.html#pragma_journal_mode, #pragma_synchronous
+        else if (key == "journal_mode")
+            o.journal_mode = parse_one_of(key, value, {"wal", "delete", "truncate", "persist", "memory", "off"});
+        else if (key == "synchronous") o.synchronous = parse_one_of(key, value, {"off", "normal", "full", "extra"});
+        else if (key == "foreign_keys") o.foreign_keys = parse_switch(key, value);
+        else if (key == "write_begin")
+            o.begin_immediate = parse_one_of(key, value, {"immediate", "deferred"}) == "immediate";
+        else if (key == "writer_lock") o.writer_lock = parse_switch(key, value);
+        else
+            // The key only: an unknown option's value might be a secret.
+            throw_usage("unknown sqlite driver option \"" + key +
+                            "\" (known: busy_timeout, writer_lock_timeout, mode, journal_mode, synchronous, "
+                            "foreign_keys, write_begin, writer_lock; library options start with \"sb.\")",
+                        "sqlite");
+    }
+    o.writer_lock_timeout = writer_lock_timeout.value_or(o.busy_timeout);
+    o.read_only = mode == "ro";
+    o.open_flags = mode == "ro" ? SQLITE_OPEN_READONLY
+                 : mode == "rw" ? SQLITE_OPEN_READWRITE
+                                : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    // WAL for files: readers and the writer do not block each other (wal.html). Left alone
+    // for :memory: (always "memory") and read-only opens (switching needs a write).
+    if (o.journal_mode.empty() && !o.memory && !o.read_only) o.journal_mode = "wal";
+    // synchronous=NORMAL is consistent in WAL and loses only durability of the last commits
+    // on power loss (pragma.html#pragma_synchronous); other journal modes keep FULL.
+    if (o.synchronous.empty() && o.journal_mode == "wal") o.synchronous = "normal";
+    return o;
+}
+
+sqlite_connection::sqlite_connection(sqlite_options options, std::string_view database_name)
+    : options_(std::move(options)), name_(database_name) {
+    // NOMUTEX: one thread at a time (spi/backend.hpp), so SQLite's per-call mutex is waste.
+    // EXRESCODE: extended result codes from every call. PRIVATECACHE: never shared cache,
+    // whose table locks (SQLITE_LOCKED) busy_timeout does not cover.
+    const int flags = options_.open_flags | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE | SQLITE_OPEN_PRIVATECACHE;
+    const int rc = sqlite3_open_v2(options_.path.c_str(), &db_, flags, nullptr);
+    try {
+        if (rc != SQLITE_OK) throw_native(db_, spi::operation::connect, rc);
+        configure();
+        if (!options_.memory && options_.writer_lock) lock_ = writer_lock::for_file(options_.path);
+    } catch (...) {
+        sqlite3_close_v2(db_);  // a handle comes back even when the open fails (c3ref/open.html)
+        db_ = nullptr;
+        throw;
+    }
+}
+
+void sqlite_connection::configure() {
+    sqlite3_busy_timeout(db_, static_cast<int>(options_.busy_timeout.count()));
+    // Hardening for files from untrusted sources (security.html): DEFENSIVE forbids writes
+    // that corrupt on purpose (writable_schema, ...); TRUSTED_SCHEMA=0 keeps functions with
+    // side effects out of views and triggers; extension loading stays off. Double-quoted
+    // string literals are refused, so a misspelt "column" is an error, not a string
+    // (quirks.html#dblquote).
+    for (const auto& [option, value] : {std::pair{SQLITE_DBCONFIG_DEFENSIVE, 1},
+                                        std::pair{SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0},
+                                        std::pair{SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0},
+                                        std::pair{SQLITE_DBCONFIG_DQS_DML, 0},
+                                        std::pair{SQLITE_DBCONFIG_DQS_DDL, 0}}) {
+        const int rc = sqlite3_db_config(db_, option, value, static_cast<int*>(nullptr));
+        if (rc != SQLITE_OK) throw_native(db_, spi::operation::connect, rc);
+    }
+    // journal_mode reads the file header, so a file that is not a database fails here
+    // (SQLITE_NOTADB), inside connect, rather than at the first statement.
+    std::string pragmas = options_.foreign_keys ? "PRAGMA foreign_keys=ON;" : "PRAGMA foreign_keys=OFF;";
+    if (!options_.journal_mode.empty()) pragmas += "PRAGMA journal_mode=" + options_.journal_mode + ";";
+    if (!options_.synchronous.empty()) pragmas += "PRAGMA synchronous=" + options_.synchronous + ";";
+    if (options_.journal_mode.empty()) pragmas += "PRAGMA schema_version;";  // the same check, read-only
+    exec(pragmas.c_str(), spi::operation::connect);
+}
+
+sqlite_connection::~sqlite_connection() {
+    for (sqlite3_stmt* stmt : control_) sqlite3_finalize(stmt);
+    // Closing rolls back an open transaction (c3ref/close.html); only then may the next
+    // writer of this process go.
+    sqlite3_close_v2(db_);
+    if (holds_lock_) lock_->unlock();
+}
+
+void sqlite_connection::exec(const char* sql, spi::operation op) {
+    const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) throw_native(db_, op, rc);
+}
+
+void sqlite_connection::run(control c, spi::operation op) {
+    static constexpr const char* text[] = {"BEGIN IMMEDIATE", "BEGIN", "COMMIT", "ROLLBACK"};
+    if (db_ == nullptr) throw_native(nullptr, op, SQLITE_MISUSE);
+    sqlite3_stmt*& stmt = control_[static_cast<std::size_t>(c)];
+    if (stmt == nullptr) {
+        const int rc = sqlite3_prepare_v3(db_, text[static_cast<std::size_t>(c)], -1, SQLITE_PREPARE_PERSISTENT,
+                                          &stmt, nullptr);
+        if (rc != SQLITE_OK) throw_native(db_, op, rc);
+    }
+    const int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_DONE) {
+        sqlite3_reset(stmt);
+        return;
+    }
+    spi::native_error e = native_error_of(db_, op, rc);  // before reset, which sets the error again
+    sqlite3_reset(stmt);
+    throw spi::native_failure(std::move(e));
+}
+
+std::unique_ptr<spi::backend_statement> sqlite_connection::prepare(std::string_view sql) {
+    if (db_ == nullptr) throw_native(nullptr, spi::operation::prepare, SQLITE_MISUSE);
+    if (sql.size() > static_cast<std::size_t>(INT_MAX))
+        throw_usage("statement of " + std::to_string(sql.size()) + " bytes is longer than SQLite accepts", "sqlite",
+                    name_);
+    sqlite3_stmt* stmt = nullptr;
+    const char* tail = nullptr;
+    // PERSISTENT: core caches prepared statements and runs them many times (c3ref/c_prepare_normalize.html).
+    const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                                      &stmt, &tail);
+    if (rc != SQLITE_OK) throw_native(db_, spi::operation::prepare, rc);
+    if (stmt == nullptr) throw_usage("the SQL text holds no statement, only whitespace or comments", "sqlite", name_);
+    auto prepared = std::make_unique<sqlite_statement>(db_, stmt, &read_transaction_);
+    // SQLite prepares the first statement and ignores the rest; running half of what the
+    // caller wrote silently is worse than refusing it.
+    const std::size_t used = static_cast<std::size_t>(tail - sql.data());
+    if (!only_separators(sql.substr(used)))
+        throw_usage("more than one SQL statement in one call; run them one at a time", "sqlite", name_,
+                    std::string(sql));
+    return prepared;
+}
+
+void sqlite_connection::begin(tx_mode mode) {
+    if (mode == tx_mode::read) {
+        // Deferred: takes a snapshot at its first read and blocks no one (wal.html).
+        // PRAGMA query_only would refuse writes too, but every change of it expires all
+        // prepared statements of the connection (pragma.c, OP_Expire), so each read
+        // transaction would re-prepare the whole statement cache.
+        run(control::begin_deferred, spi::operation::begin);
+        read_transaction_ = true;
+        return;
+    }
+    // The in-process queue first, then SQLite's lock: BEGIN IMMEDIATE takes the write lock
+    // now, so nothing up to COMMIT returns SQLITE_BUSY (lang_transaction.html). A deferred
+    // BEGIN would upgrade at the first write and fail with BUSY or BUSY_SNAPSHOT when another
+    // connection wrote first (reliability.md 1.4).
+    if (lock_) {
+        lock_->lock(options_.writer_lock_timeout, name_);
+        holds_lock_ = true;
+    }
+    try {
+        run(options_.begin_immediate ? control::begin_immediate : control::begin_deferred, spi::operation::begin);
+    } catch (...) {
+        finish();
+        throw;
+    }
+}
+
+void sqlite_connection::commit() {
+    try {
+        run(control::commit, spi::operation::commit);
+    } catch (const spi::native_failure&) {
+        // "If COMMIT fails with SQLITE_BUSY the transaction remains active" and may be retried;
+        // FULL, IOERR and NOMEM may have rolled it back (lang_transaction.html). Keep the
+        // writer lock while the transaction is open: the caller's rollback() releases it.
+        if (db_ == nullptr || sqlite3_get_autocommit(db_) != 0) finish();
+        throw;
+    }
+    finish();
+}
+
+void sqlite_connection::rollback() {
+    struct finisher {
+        sqlite_connection* c;
+        ~finisher() { c->finish(); }
+    } always{this};
+    // Nothing to do on a lost handle, or when SQLite already ended the transaction (an error
+    // that rolls back on its own, lang_transaction.html §3): ROLLBACK would only fail.
+    if (db_ == nullptr || sqlite3_get_autocommit(db_) != 0) return;
+    run(control::rollback, spi::operation::rollback);
+}
+
+void sqlite_connection::finish() noexcept {
+    read_transaction_ = false;
+    if (holds_lock_) {
+        holds_lock_ = false;
+        lock_->unlock();
+    }
+}
+
+}  // namespace switchboard::sqlite

@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: MIT
+// A connection to one database: statements with bound '?' parameters, transactions, state.
+#pragma once
+
+#include <switchboard/database.hpp>
+#include <switchboard/export.hpp>
+#include <switchboard/result.hpp>
+#include <switchboard/transaction.hpp>
+#include <switchboard/tx_mode.hpp>
+#include <switchboard/value.hpp>
+
+#include <array>
+#include <memory>
+#include <span>
+#include <string_view>
+
+namespace switchboard {
+
+namespace detail {
+class connection_core;
+}
+
+/// One connection to one database, used by one thread at a time (move it between threads,
+/// never share it).
+///
+/// Statements take '?' positional parameters on every backend; values are always bound,
+/// never spliced into the SQL text. Statements are prepared once and cached per connection.
+/// Outside a transaction each statement commits on its own (autocommit).
+///
+/// Failures throw switchboard::error subclasses (see error.hpp). A disconnection inside a
+/// transaction dooms the connection: every later call fails with errc::disconnected until
+/// rollback(), which then succeeds locally; nothing is re-sent behind the caller's back.
+/// A disconnection outside a transaction closes it. begin() is the only call that
+/// re-establishes a closed connection. A wrong parameter count or a type mismatch throws
+/// usage_error before anything is sent, and leaves the connection usable.
+class SWITCHBOARD_API connection {
+public:
+    /// Opens a connection to db. Throws connection_error (errc::connect_failed) and friends.
+    explicit connection(const database& db);
+    connection(connection&& other) noexcept;
+    connection& operator=(connection&& other) noexcept;
+    connection(const connection&) = delete;
+    connection& operator=(const connection&) = delete;
+    /// Closes; rolls back an open transaction first (errors ignored).
+    ~connection();
+
+    /// Runs a statement that returns no rows (or whose rows are discarded).
+    template <class... P>
+    command_result execute(std::string_view sql, const P&... params) {
+        const std::array<value_view, sizeof...(P)> bound{to_param(params)...};
+        return execute_params(sql, bound);
+    }
+
+    /// Runs a statement and returns its rows, streamed as you iterate.
+    template <class... P>
+    result query(std::string_view sql, const P&... params) {
+        const std::array<value_view, sizeof...(P)> bound{to_param(params)...};
+        return query_params(sql, bound);
+    }
+
+    /// The first column of the first row, as T. Throws usage_error if there is no row; use
+    /// std::optional<T> for a value that may be NULL.
+    template <class T, class... P>
+    T query_value(std::string_view sql, const P&... params) {
+        result r = query(sql, params...);
+        if (!r.next()) throw_no_row(r.sql());
+        return r.current().template get<T>(0);
+    }
+
+    command_result execute_params(std::string_view sql, std::span<const value_view> params);
+    result query_params(std::string_view sql, std::span<const value_view> params);
+
+    /// Begins a transaction: tx_mode::write takes the backend's write lock semantics
+    /// (SQLite: BEGIN IMMEDIATE behind the writer lock), tx_mode::read is read-only where the
+    /// backend can enforce it. Reconnects first if the connection is closed. Throws usage_error
+    /// if a transaction is already open.
+    transaction begin(tx_mode mode = tx_mode::write);
+
+    /// Commits the open transaction. A disconnection here throws errc::commit_outcome_unknown.
+    void commit();
+    /// Rolls back the open transaction; on a doomed connection, succeeds without a round trip
+    /// and leaves the connection closed (begin() reconnects).
+    void rollback();
+
+    connection_state state() const noexcept;
+    bool in_transaction() const noexcept { return state() == connection_state::in_transaction; }
+    const database& db() const noexcept;
+
+    /// Closes now, rolling back an open transaction (errors ignored).
+    void close() noexcept;
+
+private:
+    friend class transaction;
+    [[noreturn]] static void throw_no_row(const std::string& statement);
+    std::unique_ptr<detail::connection_core> core_;
+};
+
+}  // namespace switchboard

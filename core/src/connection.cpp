@@ -1,0 +1,325 @@
+// SPDX-License-Identifier: MIT
+// Connections: statement cache, the doomed-until-rollback state machine, transactions.
+#include "connection_core.hpp"
+
+#include <switchboard/connection.hpp>
+#include <switchboard/transaction.hpp>
+
+#include <algorithm>
+#include <string>
+
+namespace switchboard {
+namespace detail {
+
+connection_core::connection_core(database db)
+    : db_(std::move(db)), backend_(&db_.backend()), cache_capacity_(db_.statement_cache_size()) {}
+
+connection_core::~connection_core() { close(); }
+
+void connection_core::open() {
+    const spi::connect_request request{db_.location(), db_.name()};
+    conn_ = guarded({}, [&] { return backend_->connect(request); });
+    if (!conn_) plugin_fault("connect() returned no connection", {});
+    state_ = connection_state::idle;
+    lost_ = false;
+}
+
+void connection_core::close() noexcept {
+    if (state_ == connection_state::in_transaction && conn_) {
+        try {
+            conn_->rollback();
+        } catch (...) {  // closing anyway; the server rolls back a closed session
+        }
+    }
+    drop();
+    state_ = connection_state::closed;
+    lost_ = false;
+}
+
+void connection_core::drop() noexcept {
+    // Statements die before the connection that prepared them (spi/backend.hpp). A slot in
+    // use by a live result stays, with no statement: the result then reports the loss.
+    last_ = nullptr;
+    for (auto it = cache_.begin(); it != cache_.end();) {
+        it->second->statement.reset();
+        if (it->second->in_use) {
+            it->second->cached = false;  // the result deletes it on release
+            it->second.release();        // NOLINT(bugprone-unused-return-value): ownership passes to the result
+            it = cache_.erase(it);
+        } else {
+            it = cache_.erase(it);
+        }
+    }
+    conn_.reset();
+}
+
+statement_slot& connection_core::acquire(std::string_view sql) {
+    check_open(sql);
+    if (last_ != nullptr && !last_->in_use && last_->sql == sql) [[likely]] {
+        last_->in_use = true;
+        last_->last_used = ++clock_;
+        return *last_;
+    }
+    if (auto it = cache_.find(sql); it != cache_.end() && !it->second->in_use) {
+        statement_slot& slot = *it->second;
+        slot.in_use = true;
+        slot.last_used = ++clock_;
+        last_ = &slot;
+        return slot;
+    }
+    auto slot = std::make_unique<statement_slot>();
+    slot->sql = std::string(sql);
+    slot->statement = guarded(sql, [&] { return conn_->prepare(sql); });
+    if (!slot->statement) plugin_fault("prepare() returned no statement", sql);
+    slot->in_use = true;
+    slot->last_used = ++clock_;
+    // Cache it unless the cache is off or this text is already cached (and busy: a result
+    // over the same statement is still open, so this run gets its own).
+    if (cache_capacity_ == 0 || cache_.find(sql) != cache_.end()) return *slot.release();
+    evict_if_full();
+    slot->cached = true;
+    statement_slot* raw = slot.get();
+    cache_.emplace(raw->sql, std::move(slot));
+    last_ = raw;
+    return *raw;
+}
+
+void connection_core::evict_if_full() {
+    while (cache_.size() >= cache_capacity_) {
+        auto victim = cache_.end();
+        for (auto it = cache_.begin(); it != cache_.end(); ++it)
+            if (!it->second->in_use && (victim == cache_.end() || it->second->last_used < victim->second->last_used))
+                victim = it;
+        if (victim == cache_.end()) return;  // all busy: the cache grows past its bound for a moment
+        if (victim->second.get() == last_) last_ = nullptr;
+        cache_.erase(victim);
+    }
+}
+
+void connection_core::release(statement_slot& slot) noexcept {
+    if (slot.statement) slot.statement->reset();
+    slot.in_use = false;
+    if (!slot.cached) delete &slot;
+}
+
+void connection_core::begin(tx_mode mode) {
+    if (state_ == connection_state::in_transaction)
+        throw_usage("begin(): a transaction is already open on this connection", "BEGIN");
+    if (state_ == connection_state::doomed) throw_not_open("BEGIN");
+    // The one place a connection is re-established: never inside a transaction.
+    if (state_ == connection_state::closed) open();
+    guarded("BEGIN", [&] { conn_->begin(mode); });
+    state_ = connection_state::in_transaction;
+    ++tx_serial_;
+}
+
+void connection_core::commit() {
+    if (state_ != connection_state::in_transaction) {
+        if (state_ == connection_state::idle) throw_usage("commit(): no transaction is open", "COMMIT");
+        throw_not_open("COMMIT");
+    }
+    guarded("COMMIT", [&] { conn_->commit(); });
+    state_ = connection_state::idle;
+}
+
+void connection_core::rollback() {
+    switch (state_) {
+        case connection_state::idle:
+        case connection_state::closed: return;  // nothing to roll back
+        case connection_state::doomed:
+            // The server has already lost the session, and with it the transaction.
+            drop();
+            state_ = connection_state::closed;
+            lost_ = true;
+            return;
+        case connection_state::in_transaction: break;
+    }
+    try {
+        guarded("ROLLBACK", [&] { conn_->rollback(); });
+        state_ = connection_state::idle;
+    } catch (const error& e) {
+        if (e.connection_usable()) throw;
+        // A rollback on a dead connection succeeds locally: the server rolls back a lost
+        // session. The state is already closed or doomed; settle on closed.
+        drop();
+        state_ = connection_state::closed;
+        lost_ = true;
+    }
+}
+
+void connection_core::fail(const spi::native_failure& failure, std::string_view sql) {
+    const spi::native_error& native = failure.error();
+    spi::classification c = backend_->classify(native);
+    // Two rules that hold for every backend: a failed connect is never a "disconnection",
+    // and a connection lost during COMMIT leaves the outcome unknown.
+    if (native.op == spi::operation::connect && c.kind == errc::disconnected) c = spi::classification::of(errc::connect_failed);
+    if (native.op == spi::operation::commit && c.kind == errc::disconnected) c = spi::classification::of(errc::commit_outcome_unknown);
+    if (native.op == spi::operation::connect) c.connection_usable = false;
+
+    error_info info;
+    info.kind = c.kind;
+    info.transient = c.transient;
+    info.connection_usable = c.connection_usable;
+    info.message = native.message;
+    info.sqlstate = native.sqlstate;
+    info.native_code = native.code;
+    info.backend = std::string(backend_->name());
+    info.database = db_.name();
+    info.statement = std::string(sql);
+    if (!c.connection_usable && native.op != spi::operation::connect) {
+        // In a transaction: doomed until rollback(). Outside one: closed; begin() reconnects.
+        const bool in_tx = state_ == connection_state::in_transaction || state_ == connection_state::doomed;
+        drop();
+        state_ = in_tx ? connection_state::doomed : connection_state::closed;
+        lost_ = true;
+    }
+    throw_error(std::move(info));
+}
+
+void connection_core::note(const error& e) noexcept {
+    if (e.connection_usable()) return;
+    const bool in_tx = state_ == connection_state::in_transaction || state_ == connection_state::doomed;
+    drop();
+    state_ = in_tx ? connection_state::doomed : connection_state::closed;
+    lost_ = true;
+}
+
+void connection_core::plugin_fault(std::string_view what, std::string_view sql) const {
+    error_info info;
+    info.kind = errc::plugin;
+    info.message = "backend '" + std::string(backend_->name()) +
+                   "' broke its contract (threw a non-switchboard exception or returned null): " + std::string(what);
+    info.backend = std::string(backend_->name());
+    info.database = db_.name();
+    info.statement = std::string(sql);
+    throw_error(std::move(info));
+}
+
+void connection_core::throw_usage(std::string message, std::string_view sql) const {
+    switchboard::throw_usage(std::move(message), std::string(backend_->name()), db_.name(), std::string(sql));
+}
+
+void connection_core::throw_not_open(std::string_view sql) const {
+    error_info info;
+    info.backend = std::string(backend_->name());
+    info.database = db_.name();
+    info.statement = std::string(sql);
+    if (state_ == connection_state::doomed) {
+        info.kind = errc::disconnected;
+        info.transient = true;
+        info.connection_usable = false;
+        info.message = "the connection was lost inside a transaction; call rollback() before using it again";
+    } else if (lost_) {
+        info.kind = errc::disconnected;
+        info.transient = true;
+        info.connection_usable = false;
+        info.message = "the connection was lost; begin() reconnects";
+    } else {
+        info.kind = errc::usage;
+        info.message = "the connection is closed";
+    }
+    throw_error(std::move(info));
+}
+
+}  // namespace detail
+
+// ---- connection ----------------------------------------------------------------------------
+
+connection::connection(const database& db) : core_(std::make_unique<detail::connection_core>(db)) { core_->open(); }
+connection::connection(connection&& other) noexcept = default;
+connection& connection::operator=(connection&& other) noexcept = default;
+connection::~connection() = default;
+
+command_result connection::execute_params(std::string_view sql, std::span<const value_view> params) {
+    detail::statement_slot& slot = core_->acquire(sql);
+    struct releaser {
+        detail::connection_core* core;
+        detail::statement_slot* slot;
+        ~releaser() { core->release(*slot); }
+    } guard{core_.get(), &slot};
+    spi::backend_statement& stmt = *slot.statement;
+    if (params.size() != stmt.parameter_count())
+        core_->throw_usage("the statement takes " + std::to_string(stmt.parameter_count()) + " parameter(s), " +
+                               std::to_string(params.size()) + " given",
+                           sql);
+    core_->guarded(sql, [&] { stmt.execute(params); });
+    return {stmt.affected_rows(), stmt.last_insert_id()};
+}
+
+result connection::query_params(std::string_view sql, std::span<const value_view> params) {
+    detail::statement_slot& slot = core_->acquire(sql);
+    result r(core_.get(), &slot);  // owns the slot from here: releases it on any exit
+    spi::backend_statement& stmt = *slot.statement;
+    if (params.size() != stmt.parameter_count())
+        core_->throw_usage("the statement takes " + std::to_string(stmt.parameter_count()) + " parameter(s), " +
+                               std::to_string(params.size()) + " given",
+                           sql);
+    core_->guarded(sql, [&] { stmt.execute(params); });
+    r.columns_ = stmt.column_count();
+    return r;
+}
+
+transaction connection::begin(tx_mode mode) {
+    core_->begin(mode);
+    return transaction(*core_, mode, core_->transaction_serial());
+}
+
+void connection::commit() { core_->commit(); }
+void connection::rollback() { core_->rollback(); }
+connection_state connection::state() const noexcept { return core_ ? core_->state() : connection_state::closed; }
+const database& connection::db() const noexcept { return core_->db(); }
+void connection::close() noexcept {
+    if (core_) core_->close();
+}
+
+void connection::throw_no_row(const std::string& statement) {
+    switchboard::throw_usage("query_value(): the statement returned no row", {}, {}, statement);
+}
+
+// ---- transaction ---------------------------------------------------------------------------
+
+transaction::transaction(transaction&& other) noexcept
+    : core_(std::exchange(other.core_, nullptr)), mode_(other.mode_), serial_(other.serial_) {}
+
+transaction& transaction::operator=(transaction&& other) noexcept {
+    if (this != &other) {
+        if (active()) {
+            try {
+                core_->rollback();
+            } catch (...) {  // as in the destructor
+            }
+        }
+        core_ = std::exchange(other.core_, nullptr);
+        mode_ = other.mode_;
+        serial_ = other.serial_;
+    }
+    return *this;
+}
+
+transaction::~transaction() {
+    if (!active()) return;
+    try {
+        core_->rollback();
+    } catch (...) {
+        // A destructor must not throw; the connection reports its state on its next use.
+    }
+}
+
+bool transaction::active() const noexcept {
+    if (core_ == nullptr || core_->transaction_serial() != serial_) return false;
+    const connection_state s = core_->state();
+    return s == connection_state::in_transaction || s == connection_state::doomed;
+}
+
+void transaction::commit() {
+    if (core_ == nullptr || core_->transaction_serial() != serial_)
+        switchboard::throw_usage("commit(): this transaction is no longer open");
+    core_->commit();
+}
+
+void transaction::rollback() {
+    if (!active()) return;
+    core_->rollback();
+}
+
+}  // namespace switchboard

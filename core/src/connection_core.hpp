@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: MIT
+// The state behind a connection: backend connection, statement cache, transaction state machine.
+#pragma once
+
+#include <switchboard/database.hpp>
+#include <switchboard/error.hpp>
+#include <switchboard/spi/backend.hpp>
+#include <switchboard/tx_mode.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace switchboard::detail {
+
+/// A prepared statement and its bookkeeping. Cached slots belong to the connection_core;
+/// an uncached one (cache full of busy statements, or cache disabled) belongs to the result
+/// running it and is deleted when released.
+struct statement_slot {
+    std::string sql;
+    std::unique_ptr<spi::backend_statement> statement;  // null once the connection was dropped
+    std::uint64_t last_used = 0;
+    bool in_use = false;
+    bool cached = false;
+};
+
+/// Everything a connection is. Lives on the heap so that transactions and results can point
+/// at it while the connection object itself moves.
+class connection_core {
+public:
+    explicit connection_core(database db);
+    ~connection_core();
+    connection_core(const connection_core&) = delete;
+    connection_core& operator=(const connection_core&) = delete;
+
+    void open();
+    void close() noexcept;
+
+    /// A statement ready to execute, from the cache or freshly prepared. Throws as any call.
+    statement_slot& acquire(std::string_view sql);
+    /// Gives a slot back after a run: resets the statement, deletes an uncached slot.
+    void release(statement_slot& slot) noexcept;
+
+    void begin(tx_mode mode);
+    void commit();
+    void rollback();
+
+    /// Throws unless statements can run now (not doomed, not closed).
+    void check_open(std::string_view sql) const {
+        if (state_ == connection_state::idle || state_ == connection_state::in_transaction) [[likely]]
+            return;
+        throw_not_open(sql);
+    }
+
+    /// Classifies a native failure, applies what it means to the connection's state, and
+    /// throws the public error.
+    [[noreturn]] void fail(const spi::native_failure& failure, std::string_view sql);
+    /// A backend threw something that is neither native_failure nor switchboard::error.
+    [[noreturn]] void plugin_fault(std::string_view what, std::string_view sql) const;
+    /// A switchboard::error thrown by the backend itself: applies its connection flag.
+    void note(const error& e) noexcept;
+
+    /// Runs f, turning whatever the backend throws into the public error with this statement.
+    template <class F>
+    decltype(auto) guarded(std::string_view sql, F&& f) {
+        try {
+            return std::forward<F>(f)();
+        } catch (const spi::native_failure& e) {
+            fail(e, sql);
+        } catch (const error& e) {
+            note(e);
+            throw;
+        } catch (const std::exception& e) {
+            plugin_fault(e.what(), sql);
+        } catch (...) {
+            plugin_fault("unknown exception", sql);
+        }
+    }
+
+    [[noreturn]] void throw_usage(std::string message, std::string_view sql) const;
+
+    const database& db() const noexcept { return db_; }
+    connection_state state() const noexcept { return state_; }
+    std::uint64_t transaction_serial() const noexcept { return tx_serial_; }
+
+private:
+    struct string_hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    };
+
+    [[noreturn]] void throw_not_open(std::string_view sql) const;
+    /// Drops the backend connection and every statement (in-use slots keep a null statement).
+    void drop() noexcept;
+    void evict_if_full();
+
+    database db_;
+    spi::backend* backend_;
+    std::unique_ptr<spi::backend_connection> conn_;
+    connection_state state_ = connection_state::closed;
+    bool lost_ = false;  // closed because the connection failed, not because the user closed it
+    std::uint64_t tx_serial_ = 0;
+    std::uint64_t clock_ = 0;
+    std::size_t cache_capacity_;
+    std::unordered_map<std::string, std::unique_ptr<statement_slot>, string_hash, std::equal_to<>> cache_;
+    statement_slot* last_ = nullptr;  // the most recently used cached slot: skips hashing for repeats
+};
+
+}  // namespace switchboard::detail

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: MIT
+// Point select by primary key on in-memory SQLite: switchboard beside raw sqlite3, same binary, same data.
+//
+// Wall time: run the binary; compare the two benchmarks of one run (ratio printed by
+// tests/bench/run_callgrind.sh too). Instructions per query, which repeat on a noisy
+// machine: `sqlite_point_select_bench --count raw|switchboard N` runs exactly N queries and
+// exits, so the per-query cost is (I(2N) - I(N)) / N under valgrind --tool=callgrind.
+#include <switchboard/connection.hpp>
+
+#include <benchmark/benchmark.h>
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace {
+
+constexpr std::int64_t row_count = 10000;
+constexpr const char* create_sql = "CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER NOT NULL, v TEXT NOT NULL)";
+constexpr const char* insert_sql = "INSERT INTO t (id, n, v) VALUES (?, ?, ?)";
+constexpr const char* select_sql = "SELECT n, v FROM t WHERE id = ?";
+
+std::string text_for(std::int64_t id) { return "value-" + std::to_string(id * 7919 % 100003); }
+
+// The same pseudo-random sequence of keys for both sides.
+struct key_sequence {
+    std::uint64_t state = 0x9E3779B97F4A7C15ull;
+    std::int64_t next() noexcept {
+        state = state * 6364136223846793005ull + 1442695040888963407ull;
+        return static_cast<std::int64_t>((state >> 33) % row_count) + 1;
+    }
+};
+
+// ---- raw sqlite3 ---------------------------------------------------------------------------
+
+struct raw_db {
+    sqlite3* db = nullptr;
+    sqlite3_stmt* select = nullptr;
+
+    raw_db() {
+        if (sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK)
+            throw std::runtime_error("sqlite3_open_v2 failed");
+        sqlite3_exec(db, create_sql, nullptr, nullptr, nullptr);
+        sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr);
+        sqlite3_stmt* ins = nullptr;
+        sqlite3_prepare_v3(db, insert_sql, -1, SQLITE_PREPARE_PERSISTENT, &ins, nullptr);
+        for (std::int64_t id = 1; id <= row_count; ++id) {
+            const std::string v = text_for(id);
+            sqlite3_bind_int64(ins, 1, id);
+            sqlite3_bind_int64(ins, 2, id * 3);
+            sqlite3_bind_text(ins, 3, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+            sqlite3_step(ins);
+            sqlite3_reset(ins);
+        }
+        sqlite3_finalize(ins);
+        sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+        sqlite3_prepare_v3(db, select_sql, -1, SQLITE_PREPARE_PERSISTENT, &select, nullptr);
+    }
+    ~raw_db() {
+        sqlite3_finalize(select);
+        sqlite3_close_v2(db);
+    }
+
+    // What an application does by hand: bind, step, read both columns, reset.
+    std::size_t lookup(std::int64_t id) {
+        sqlite3_bind_int64(select, 1, id);
+        if (sqlite3_step(select) != SQLITE_ROW) throw std::runtime_error("row missing");
+        const std::int64_t n = sqlite3_column_int64(select, 0);
+        const auto* v = sqlite3_column_text(select, 1);
+        const int len = sqlite3_column_bytes(select, 1);
+        const std::size_t out = static_cast<std::size_t>(n) + static_cast<std::size_t>(len) + (v ? v[0] : 0);
+        sqlite3_reset(select);
+        return out;
+    }
+};
+
+// ---- switchboard ---------------------------------------------------------------------------
+
+struct switchboard_db {
+    switchboard::database db{"sqlite::memory:"};
+    switchboard::connection conn = db.connect();
+
+    switchboard_db() {
+        conn.execute(create_sql);
+        auto tx = conn.begin();
+        for (std::int64_t id = 1; id <= row_count; ++id) conn.execute(insert_sql, id, id * 3, text_for(id));
+        tx.commit();
+    }
+
+    // The same work through the public API: cached statement, bound key, typed reads.
+    std::size_t lookup(std::int64_t id) {
+        switchboard::result r = conn.query(select_sql, id);
+        if (!r.next()) throw std::runtime_error("row missing");
+        const switchboard::row& row = r.current();
+        const auto n = row.get<std::int64_t>(0);
+        const auto v = row.get<std::string_view>(1);
+        return static_cast<std::size_t>(n) + v.size() + static_cast<unsigned char>(v[0]);
+    }
+};
+
+template <class Db>
+void point_select(benchmark::State& state) {
+    Db db;
+    key_sequence keys;
+    for (auto _ : state) benchmark::DoNotOptimize(db.lookup(keys.next()));
+    state.SetItemsProcessed(state.iterations());
+}
+
+void BM_sqlite_point_select_raw(benchmark::State& state) { point_select<raw_db>(state); }
+void BM_sqlite_point_select_switchboard(benchmark::State& state) { point_select<switchboard_db>(state); }
+
+BENCHMARK(BM_sqlite_point_select_raw);
+BENCHMARK(BM_sqlite_point_select_switchboard);
+
+template <class Db>
+int run_counted(long count) {
+    Db db;
+    key_sequence keys;
+    std::size_t sink = 0;
+    for (long i = 0; i < count; ++i) sink += db.lookup(keys.next());
+    return sink == 42 ? 1 : 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc == 4 && std::strcmp(argv[1], "--count") == 0) {
+        const long count = std::strtol(argv[3], nullptr, 10);
+        if (std::strcmp(argv[2], "raw") == 0) return run_counted<raw_db>(count);
+        if (std::strcmp(argv[2], "switchboard") == 0) return run_counted<switchboard_db>(count);
+        return 2;
+    }
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}

@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: MIT
+// An in-memory backend with scripted failures, for unit tests of core without any server.
+#pragma once
+
+#include <switchboard/plugin_registry.hpp>
+#include <switchboard/spi/backend.hpp>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace switchboard::testing {
+
+/// An owned column value of a scripted row.
+using fake_value = std::variant<null_t, bool, std::int64_t, double, std::string, bytes>;
+
+/// Native codes the fake classifier understands.
+enum fake_code : long long {
+    fake_disconnect = 1,    ///< disconnected, connection unusable
+    fake_serialization = 2, ///< serialization, transient
+    fake_syntax = 3,        ///< syntax
+    fake_refused = 4,       ///< connect refused: connect_failed
+};
+
+/// What the fake backend does and has done. One per process (the descriptor's factory has no
+/// context); tests call reset() first. Single-threaded use only.
+struct fake_script {
+    // Rows returned by a query, by exact SQL text; statements not listed return no rows.
+    std::map<std::string, std::vector<std::vector<fake_value>>, std::less<>> rows;
+    std::map<std::string, std::vector<std::string>, std::less<>> columns;
+    // The next call of that kind fails with this code (then the slot clears).
+    std::optional<long long> fail_connect, fail_prepare, fail_execute, fail_fetch, fail_begin, fail_commit, fail_rollback;
+    // Throw a std::runtime_error from the next execute (a backend breaking the contract).
+    bool throw_foreign_on_execute = false;
+    // Counters.
+    int connects = 0, prepares = 0, executes = 0, begins = 0, commits = 0, rollbacks = 0, live_connections = 0,
+        live_statements = 0;
+    std::vector<std::string> executed;  // SQL text of every execute(), in order
+
+    void reset() { *this = fake_script{}; }
+};
+
+fake_script& script();
+
+/// The fake backend's descriptor (scheme "fake"), for plugin_registry::register_static.
+const switchboard_plugin_descriptor& fake_descriptor();
+
+/// A registry with only the fake backend registered; URLs look like "fake://host/name".
+plugin_registry& fake_registry();
+
+}  // namespace switchboard::testing

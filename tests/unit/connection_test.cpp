@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: MIT
+// Core's connection semantics against the scripted fake backend: cache, doom, reconnect, errors.
+#include "support/fake_backend.hpp"
+
+#include <switchboard/connection.hpp>
+
+#include <catch2/catch.hpp>
+
+using namespace switchboard;
+using switchboard::testing::fake_code;
+using switchboard::testing::script;
+
+namespace {
+
+database fake_db(std::string_view url = "fake://host/main") {
+    script().reset();
+    database_options o;
+    o.registry = &switchboard::testing::fake_registry();
+    return database(url, o);
+}
+
+template <class F>
+error caught(F&& f) {
+    try {
+        f();
+    } catch (const error& e) {
+        return e;
+    }
+    FAIL("expected a switchboard::error");
+    throw std::logic_error("unreachable");
+}
+
+}  // namespace
+
+TEST_CASE("a statement is prepared once and then served from the cache", "[connection][cache]") {
+    auto db = fake_db();
+    connection c = db.connect();
+    for (int i = 0; i < 5; ++i) c.execute("UPDATE t SET a = ? WHERE id = ?", i, 1);
+    c.execute("DELETE FROM t");
+    CHECK(script().prepares == 2);
+    CHECK(script().executes == 6);
+}
+
+TEST_CASE("the statement cache evicts the least recently used statement at its bound", "[connection][cache]") {
+    auto db = fake_db("fake://host/main?sb.statement_cache=2");
+    connection c = db.connect();
+    c.execute("A");
+    c.execute("B");
+    c.execute("A");  // A is now more recent than B
+    c.execute("C");  // evicts B
+    CHECK(script().prepares == 3);
+    CHECK(script().live_statements == 2);
+    c.execute("A");
+    CHECK(script().prepares == 3);
+    c.execute("B");
+    CHECK(script().prepares == 4);
+}
+
+TEST_CASE("a statement still being read gets a second copy for a nested run", "[connection][cache]") {
+    auto db = fake_db();
+    script().rows["SELECT v FROM t"] = {{std::int64_t{1}}, {std::int64_t{2}}};
+    script().columns["SELECT v FROM t"] = {"v"};
+    connection c = db.connect();
+    std::int64_t sum = 0;
+    for (const row& outer : c.query("SELECT v FROM t"))
+        for (const row& inner : c.query("SELECT v FROM t")) sum += outer.get<std::int64_t>(0) * inner.get<std::int64_t>(0);
+    CHECK(sum == 9);
+    CHECK(script().prepares == 3);         // one cached, two uncached copies for the inner runs
+    CHECK(script().live_statements == 1);  // the uncached copies are gone
+}
+
+TEST_CASE("a wrong parameter count is a usage error before anything is sent", "[connection][usage]") {
+    auto db = fake_db();
+    connection c = db.connect();
+    error e = caught([&] { c.execute("UPDATE t SET a = ? WHERE id = ?", 1); });
+    CHECK(e.kind() == errc::usage);
+    CHECK(e.connection_usable());
+    CHECK(std::string(e.what()).find("takes 2 parameter(s), 1 given") != std::string::npos);
+    CHECK(script().executes == 0);
+    c.execute("UPDATE t SET a = ? WHERE id = ?", 1, 2);
+    CHECK(script().executes == 1);
+}
+
+TEST_CASE("an unsigned value beyond int64 is refused", "[connection][usage]") {
+    auto db = fake_db();
+    connection c = db.connect();
+    CHECK_THROWS_AS(c.execute("SELECT ?", std::uint64_t{1} << 63), usage_error);
+    c.execute("SELECT ?", std::uint64_t{(1ull << 63) - 1});
+}
+
+TEST_CASE("a disconnection inside a transaction dooms it until rollback", "[connection][doom]") {
+    auto db = fake_db();
+    connection c = db.connect();
+    {
+        auto tx = c.begin();
+        c.execute("INSERT 1");
+        script().fail_execute = testing::fake_disconnect;
+        error e = caught([&] { c.execute("INSERT 2"); });
+        CHECK(e.kind() == errc::disconnected);
+        CHECK_FALSE(e.connection_usable());
+        CHECK(e.is_transient());
+        CHECK(e.statement() == "INSERT 2");
+        CHECK(c.state() == connection_state::doomed);
+        CHECK(script().live_connections == 0);  // dropped at once, not at rollback
+
+        // Every later call fails the same way, and nothing reaches the backend.
+        const int executes = script().executes;
+        CHECK(caught([&] { c.execute("INSERT 3"); }).kind() == errc::disconnected);
+        CHECK(caught([&] { c.commit(); }).kind() == errc::disconnected);
+        CHECK(caught([&] { c.begin(); }).kind() == errc::disconnected);
+        CHECK(script().executes == executes);
+
+        tx.rollback();  // succeeds locally
+        CHECK(c.state() == connection_state::closed);
+    }
+    // A closed-by-failure connection refuses statements until begin() reconnects.
+    CHECK(caught([&] { c.execute("SELECT 1"); }).kind() == errc::disconnected);
+    CHECK(script().connects == 1);
+    auto tx = c.begin();
+    CHECK(script().connects == 2);
+    c.execute("INSERT 4");
+    tx.commit();
+    CHECK(c.state() == connection_state::idle);
+    // Nothing was re-sent behind the caller's back.
+    CHECK(script().executed == std::vector<std::string>{"INSERT 1", "INSERT 2", "INSERT 4"});
+}
+
+TEST_CASE("a doomed transaction is rolled back by the transaction's destructor", "[connection][doom]") {
+    auto db = fake_db();
+    connection c = db.connect();
+    {
+        auto tx = c.begin();
+        script().fail_execute = testing::fake_disconnect;
+        CHECK_THROWS_AS(c.execute("INSERT 1"), connection_error);
+    }
+    CHECK(c.state() == connection_state::closed);
+}
+
+TEST_CASE("a disconnection during COMMIT is commit_outcome_unknown", "[connection][doom]") {
+    auto db = fake_db();
+    connection c = db.connect();
+    auto tx = c.begin();
+    c.execute("INSERT 1");
+    script().fail_commit = testing::fake_disconnect;
+    error e = caught([&] { tx.commit(); });
+    CHECK(e.kind() == errc::commit_outcome_unknown);
+    CHECK_FALSE(e.is_transient());
+    CHECK(c.state() == connection_state::doomed);
+    tx.rollback();
+    CHECK(c.state() == connection_state::closed);
+}
+
+TEST_CASE("a disconnection outside a transaction closes the connection", "[connection][doom]") {
+    auto db = fake_db();
+    connection c = db.connect();
+    script().fail_execute = testing::fake_disconnect;
+    CHECK(caught([&] { c.execute("SELECT 1"); }).kind() == errc::disconnected);
+    CHECK(c.state() == connection_state::closed);
+}
+
+TEST_CASE("a transient statement error keeps the connection and the transaction", "[connection]") {
+    auto db = fake_db();
+    connection c = db.connect();
+    auto tx = c.begin();
+    script().fail_execute = testing::fake_serialization;
+    error e = caught([&] { c.execute("UPDATE x"); });
+    CHECK(e.kind() == errc::serialization);
+    CHECK(e.is_transient());
+    script().fail_execute = testing::fake_serialization;
+    CHECK_THROWS_AS(c.execute("UPDATE x"), transaction_error);
+    CHECK(c.state() == connection_state::in_transaction);
+    tx.rollback();
+    CHECK(c.state() == connection_state::idle);
+    CHECK(script().rollbacks == 1);
+    CHECK(script().connects == 1);
+}
+
+TEST_CASE("a failed connect is connect_failed with the database name", "[connection]") {
+    auto db = fake_db();
+    script().fail_connect = testing::fake_disconnect;  // even a "disconnect" code at connect time
+    error e = caught([&] { (void)db.connect(); });
+    CHECK(e.kind() == errc::connect_failed);
+    CHECK(e.database() == "main");
+    CHECK(e.backend() == "fake");
+}
+
+TEST_CASE("a backend throwing a foreign exception is reported as a plugin error", "[connection]") {
+    auto db = fake_db();
+    connection c = db.connect();
+    script().throw_foreign_on_execute = true;
+    error e = caught([&] { c.execute("SELECT 1"); });
+    CHECK(e.kind() == errc::plugin);
+    CHECK(std::string(e.what()).find("not a switchboard error") != std::string::npos);
+    c.execute("SELECT 1");  // still usable
+}
+
+TEST_CASE("transactions roll back in their destructor unless committed", "[connection][transaction]") {
+    auto db = fake_db();
+    connection c = db.connect();
+    { auto tx = c.begin(); }
+    CHECK(script().rollbacks == 1);
+    {
+        auto tx = c.begin();
+        tx.commit();
+        CHECK_FALSE(tx.active());
+    }
+    CHECK(script().rollbacks == 1);
+    CHECK(script().commits == 1);
+    auto tx = c.begin();
+    CHECK_THROWS_AS(c.begin(), usage_error);
+    CHECK(c.in_transaction());
+}
+
+TEST_CASE("an old transaction object never touches a newer transaction", "[connection][transaction]") {
+    auto db = fake_db();
+    connection c = db.connect();
+    auto first = c.begin();
+    c.rollback();
+    auto second = c.begin();
+    CHECK_FALSE(first.active());
+    first.rollback();  // no effect on the second
+    CHECK(second.active());
+    CHECK_THROWS_AS(first.commit(), usage_error);
+    second.commit();
+    CHECK(script().commits == 1);
+}
+
+TEST_CASE("a transaction survives moving its connection", "[connection][transaction]") {
+    auto db = fake_db();
+    connection c = db.connect();
+    auto tx = c.begin();
+    connection moved = std::move(c);
+    tx.commit();
+    CHECK(moved.state() == connection_state::idle);
+}
+
+TEST_CASE("typed reads convert strictly and name the column on error", "[result]") {
+    auto db = fake_db();
+    const std::string q = "SELECT * FROM t";
+    script().columns[q] = {"i", "d", "s", "n", "b", "flag"};
+    script().rows[q] = {{std::int64_t{300}, 2.5, std::string("text"), null, bytes{std::byte{0}, std::byte{1}}, std::int64_t{1}}};
+    connection c = db.connect();
+    result r = c.query(q);
+    REQUIRE(r.next());
+    const row& x = r.current();
+    CHECK(x.get<std::int64_t>("i") == 300);
+    CHECK(x.get<int>(0) == 300);
+    CHECK(x.get<double>(0) == 300.0);
+    CHECK(x.get<double>("d") == 2.5);
+    CHECK(x.get<std::string>("s") == "text");
+    CHECK(x.get<std::optional<std::string>>("n") == std::nullopt);
+    CHECK(x.get<bytes>("b") == bytes{std::byte{0}, std::byte{1}});
+    CHECK(x.get<bool>("flag"));
+
+    auto message_of = [&](auto&& f) { return std::string(caught(f).what()); };
+    CHECK(message_of([&] { (void)x.get<std::int8_t>("i"); }).find("out of range") != std::string::npos);
+    CHECK(message_of([&] { (void)x.get<std::int64_t>("d"); }).find("column 1 ('d') holds double") != std::string::npos);
+    CHECK(message_of([&] { (void)x.get<std::int64_t>("s"); }).find("cannot be read as signed integer") != std::string::npos);
+    CHECK(message_of([&] { (void)x.get<std::string>("n"); }).find("is NULL") != std::string::npos);
+    CHECK(message_of([&] { (void)x.get<bool>("i"); }).find("out of range for bool") != std::string::npos);
+    CHECK(message_of([&] { (void)x.get<int>("nope"); }).find("no column named 'nope'") != std::string::npos);
+    CHECK(message_of([&] { (void)x.get<int>(17); }).find("out of range") != std::string::npos);
+    CHECK_FALSE(r.next());
+}
+
+TEST_CASE("query_value returns the first column of the first row, or a usage error", "[result]") {
+    auto db = fake_db();
+    script().columns["SELECT 1"] = {"one"};
+    script().rows["SELECT 1"] = {{std::int64_t{1}}};
+    connection c = db.connect();
+    CHECK(c.query_value<int>("SELECT 1") == 1);
+    CHECK_THROWS_AS(c.query_value<int>("SELECT nothing"), usage_error);
+}
+
+TEST_CASE("a disconnection while reading rows dooms the connection", "[result][doom]") {
+    auto db = fake_db();
+    script().columns["SELECT v"] = {"v"};
+    script().rows["SELECT v"] = {{std::int64_t{1}}, {std::int64_t{2}}};
+    connection c = db.connect();
+    auto tx = c.begin();
+    result r = c.query("SELECT v");
+    REQUIRE(r.next());
+    script().fail_fetch = testing::fake_disconnect;
+    CHECK(caught([&] { r.next(); }).kind() == errc::disconnected);
+    CHECK(c.state() == connection_state::doomed);
+    // The result outlives the dropped statement safely and reports the loss.
+    CHECK(caught([&] { r.next(); }).kind() == errc::disconnected);
+    tx.rollback();
+}
+
+TEST_CASE("library options are validated", "[database]") {
+    CHECK_THROWS_AS(fake_db("fake://h/db?sb.bogus=1"), usage_error);
+    CHECK_THROWS_AS(fake_db("fake://h/db?sb.statement_cache=-1"), usage_error);
+    CHECK(fake_db("fake://h/db?sb.name=primary").name() == "primary");
+    CHECK(fake_db("fake://h/inventory").name() == "inventory");
+}

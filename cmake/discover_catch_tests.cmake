@@ -3,7 +3,7 @@
 #
 # Catch2's own catch_discover_tests flattens multi-valued properties (LABELS a;b becomes two
 # arguments), so this one writes every property as a bracket argument. Inputs (-D):
-#   EXE, OUT, PREFIX, WORKDIR, LABELS (comma-separated), ENV_NAME/ENV_VALUE (optional), TIMEOUT
+#   EXE, OUT, PREFIX (joined to each case name with a space), WORKDIR, LABELS (comma-separated), ENV_NAME/ENV_VALUE (optional), TIMEOUT
 execute_process(COMMAND "${EXE}" --list-test-names-only
                 OUTPUT_VARIABLE listing RESULT_VARIABLE rc WORKING_DIRECTORY "${WORKDIR}")
 if(NOT rc EQUAL 0 AND NOT rc GREATER 0)
@@ -19,8 +19,8 @@ foreach(name IN LISTS names)
   endif()
   # Catch reads ',' '[' ']' in a test spec as syntax: escape them to select exactly this case.
   string(REGEX REPLACE "([],[])" "\\\\\\1" spec "${name}")
-  string(APPEND script "add_test([==[${PREFIX}${name}]==] [==[${EXE}]==] [==[${spec}]==])\n")
-  string(APPEND script "set_tests_properties([==[${PREFIX}${name}]==] PROPERTIES WORKING_DIRECTORY [==[${WORKDIR}]==] "
+  string(APPEND script "add_test([==[${PREFIX} ${name}]==] [==[${EXE}]==] [==[${spec}]==])\n")
+  string(APPEND script "set_tests_properties([==[${PREFIX} ${name}]==] PROPERTIES WORKING_DIRECTORY [==[${WORKDIR}]==] "
                        "LABELS [==[${labels}]==] TIMEOUT ${TIMEOUT}")
   if(ENV_NAME)
     string(APPEND script " ENVIRONMENT [==[${ENV_NAME}=${ENV_VALUE}]==]")

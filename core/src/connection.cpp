@@ -40,11 +40,16 @@ void connection_core::drop() noexcept {
     // Statements die before the connection that prepared them (spi/backend.hpp). A slot in
     // use by a live result stays, with no statement: the result then reports the loss.
     last_ = nullptr;
+    for (statement_slot* slot : loose_) {
+        orphan(*slot);
+        slot->statement.reset();
+    }
     for (auto it = cache_.begin(); it != cache_.end();) {
+        orphan(*it->second);
         it->second->statement.reset();
         if (it->second->in_use) {
             it->second->cached = false;  // the result deletes it on release
-            it->second.release();        // NOLINT(bugprone-unused-return-value): ownership passes to the result
+            loose_.push_back(it->second.release());  // ownership passes to the result
             it = cache_.erase(it);
         } else {
             it = cache_.erase(it);
@@ -71,17 +76,28 @@ statement_slot& connection_core::acquire(std::string_view sql) {
     slot->sql = std::string(sql);
     slot->statement = guarded(sql, [&] { return conn_->prepare(sql); });
     if (!slot->statement) plugin_fault("prepare() returned no statement", sql);
+    slot->parameters = slot->statement->parameter_count();
     slot->in_use = true;
     slot->last_used = ++clock_;
     // Cache it unless the cache is off or this text is already cached (and busy: a result
     // over the same statement is still open, so this run gets its own).
-    if (cache_capacity_ == 0 || cache_.find(sql) != cache_.end()) return *slot.release();
+    if (cache_capacity_ == 0 || cache_.find(sql) != cache_.end()) {
+        loose_.push_back(slot.get());
+        return *slot.release();
+    }
     evict_if_full();
     slot->cached = true;
     statement_slot* raw = slot.get();
     cache_.emplace(raw->sql, std::move(slot));
     last_ = raw;
     return *raw;
+}
+
+void connection_core::orphan(statement_slot& slot) noexcept {
+    if (slot.owner != nullptr) {
+        slot.owner->statement_ = nullptr;
+        slot.owner->columns_ = 0;
+    }
 }
 
 void connection_core::evict_if_full() {
@@ -99,7 +115,11 @@ void connection_core::evict_if_full() {
 void connection_core::release(statement_slot& slot) noexcept {
     if (slot.statement) slot.statement->reset();
     slot.in_use = false;
-    if (!slot.cached) delete &slot;
+    slot.owner = nullptr;
+    if (!slot.cached) {
+        std::erase(loose_, &slot);
+        delete &slot;
+    }
 }
 
 void connection_core::begin(tx_mode mode) {
@@ -176,6 +196,38 @@ void connection_core::fail(const spi::native_failure& failure, std::string_view 
     throw_error(std::move(info));
 }
 
+void connection_core::translate_current(std::string_view sql) {
+    try {
+        throw;
+    } catch (const spi::native_failure& e) {
+        fail(e, sql);
+    } catch (const error& e) {
+        note(e);
+        // A backend's own error (an in-process lock timeout, say) gets the same context as a
+        // classified one: which backend, which database, which statement.
+        if (!e.backend().empty() && !e.database().empty() && (sql.empty() || !e.statement().empty())) throw;
+        error_info info = e.info();
+        if (info.backend.empty()) info.backend = std::string(backend_->name());
+        if (info.database.empty()) info.database = db_.name();
+        if (info.statement.empty()) info.statement = std::string(sql);
+        throw_error(std::move(info));
+    } catch (const std::exception& e) {
+        plugin_fault(e.what(), sql);
+    } catch (...) {
+        plugin_fault("unknown exception", sql);
+    }
+}
+
+spi::backend_statement& connection_core::run(statement_slot& slot, std::span<const value_view> params) {
+    if (params.size() != slot.parameters) [[unlikely]]
+        throw_usage("the statement takes " + std::to_string(slot.parameters) + " parameter(s), " +
+                        std::to_string(params.size()) + " given",
+                    slot.sql);
+    spi::backend_statement& stmt = *slot.statement;
+    guarded(slot.sql, [&] { stmt.execute(params); });
+    return stmt;
+}
+
 void connection_core::note(const error& e) noexcept {
     if (e.connection_usable()) return;
     const bool in_tx = state_ == connection_state::in_transaction || state_ == connection_state::doomed;
@@ -237,24 +289,15 @@ command_result connection::execute_params(std::string_view sql, std::span<const 
         detail::statement_slot* slot;
         ~releaser() { core->release(*slot); }
     } guard{core_.get(), &slot};
-    spi::backend_statement& stmt = *slot.statement;
-    if (params.size() != stmt.parameter_count())
-        core_->throw_usage("the statement takes " + std::to_string(stmt.parameter_count()) + " parameter(s), " +
-                               std::to_string(params.size()) + " given",
-                           sql);
-    core_->guarded(sql, [&] { stmt.execute(params); });
+    spi::backend_statement& stmt = core_->run(slot, params);
     return {stmt.affected_rows(), stmt.last_insert_id()};
 }
 
 result connection::query_params(std::string_view sql, std::span<const value_view> params) {
     detail::statement_slot& slot = core_->acquire(sql);
     result r(core_.get(), &slot);  // owns the slot from here: releases it on any exit
-    spi::backend_statement& stmt = *slot.statement;
-    if (params.size() != stmt.parameter_count())
-        core_->throw_usage("the statement takes " + std::to_string(stmt.parameter_count()) + " parameter(s), " +
-                               std::to_string(params.size()) + " given",
-                           sql);
-    core_->guarded(sql, [&] { stmt.execute(params); });
+    spi::backend_statement& stmt = core_->run(slot, params);
+    r.statement_ = &stmt;
     r.columns_ = stmt.column_count();
     return r;
 }
@@ -315,11 +358,12 @@ void transaction::commit() {
     if (core_ == nullptr || core_->transaction_serial() != serial_)
         switchboard::throw_usage("commit(): this transaction is no longer open");
     core_->commit();
+    core_ = nullptr;  // done: from here on this object never touches the connection again
 }
 
 void transaction::rollback() {
-    if (!active()) return;
-    core_->rollback();
+    if (active()) core_->rollback();
+    core_ = nullptr;
 }
 
 }  // namespace switchboard

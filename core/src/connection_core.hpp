@@ -4,15 +4,18 @@
 
 #include <switchboard/database.hpp>
 #include <switchboard/error.hpp>
+#include <switchboard/result.hpp>
 #include <switchboard/spi/backend.hpp>
 #include <switchboard/tx_mode.hpp>
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace switchboard::detail {
 
@@ -21,6 +24,8 @@ namespace switchboard::detail {
 /// running it and is deleted when released.
 struct statement_slot {
     std::string sql;
+    result* owner = nullptr;  // the result running it, while in use
+    std::size_t parameters = 0;  // parameter_count(), read once at prepare
     std::unique_ptr<spi::backend_statement> statement;  // null once the connection was dropped
     std::uint64_t last_used = 0;
     bool in_use = false;
@@ -68,17 +73,15 @@ public:
     decltype(auto) guarded(std::string_view sql, F&& f) {
         try {
             return std::forward<F>(f)();
-        } catch (const spi::native_failure& e) {
-            fail(e, sql);
-        } catch (const error& e) {
-            note(e);
-            throw;
-        } catch (const std::exception& e) {
-            plugin_fault(e.what(), sql);
         } catch (...) {
-            plugin_fault("unknown exception", sql);
+            translate_current(sql);
         }
     }
+    /// Inside a catch block: rethrows the exception in flight as the public error.
+    [[noreturn]] void translate_current(std::string_view sql);
+
+    /// Checks the parameter count and executes the slot's statement.
+    spi::backend_statement& run(statement_slot& slot, std::span<const value_view> params);
 
     [[noreturn]] void throw_usage(std::string message, std::string_view sql) const;
 
@@ -96,6 +99,8 @@ private:
     /// Drops the backend connection and every statement (in-use slots keep a null statement).
     void drop() noexcept;
     void evict_if_full();
+    /// Detaches a live result from a statement about to be destroyed.
+    static void orphan(statement_slot& slot) noexcept;
 
     database db_;
     spi::backend* backend_;
@@ -107,6 +112,7 @@ private:
     std::size_t cache_capacity_;
     std::unordered_map<std::string, std::unique_ptr<statement_slot>, string_hash, std::equal_to<>> cache_;
     statement_slot* last_ = nullptr;  // the most recently used cached slot: skips hashing for repeats
+    std::vector<statement_slot*> loose_;  // uncached slots in use by results, so drop() reaches them
 };
 
 }  // namespace switchboard::detail

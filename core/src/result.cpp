@@ -8,19 +8,24 @@
 
 namespace switchboard {
 
-result::result(detail::connection_core* core, detail::statement_slot* slot) noexcept : core_(core), slot_(slot) {}
+result::result(detail::connection_core* core, detail::statement_slot* slot) noexcept : core_(core), slot_(slot) {
+    slot_->owner = this;
+}
 
-result::result(result&& other) noexcept
-    : core_(std::exchange(other.core_, nullptr)),
-      slot_(std::exchange(other.slot_, nullptr)),
-      columns_(std::exchange(other.columns_, 0)) {}
+void result::adopt(result& other) noexcept {
+    core_ = std::exchange(other.core_, nullptr);
+    slot_ = std::exchange(other.slot_, nullptr);
+    statement_ = std::exchange(other.statement_, nullptr);
+    columns_ = std::exchange(other.columns_, 0);
+    if (slot_ != nullptr) slot_->owner = this;
+}
+
+result::result(result&& other) noexcept { adopt(other); }
 
 result& result::operator=(result&& other) noexcept {
     if (this != &other) {
         release();
-        core_ = std::exchange(other.core_, nullptr);
-        slot_ = std::exchange(other.slot_, nullptr);
-        columns_ = std::exchange(other.columns_, 0);
+        adopt(other);
     }
     return *this;
 }
@@ -30,20 +35,16 @@ result::~result() { release(); }
 void result::release() noexcept {
     if (slot_ != nullptr) core_->release(*slot_);
     slot_ = nullptr;
+    statement_ = nullptr;
+    columns_ = 0;
 }
 
-spi::backend_statement& result::statement() const {
+void result::fail_next() { core_->translate_current(slot_->sql); }
+
+bool result::next_slow() {
     if (slot_ == nullptr) switchboard::throw_usage("this result was moved from or released");
-    if (!slot_->statement) [[unlikely]] {
-        core_->check_open(slot_->sql);  // throws: the connection was lost or closed under the result
-        switchboard::throw_usage("the connection was closed while this result was open", {}, {}, slot_->sql);
-    }
-    return *slot_->statement;
-}
-
-bool result::next() {
-    spi::backend_statement& stmt = statement();
-    return core_->guarded(slot_->sql, [&] { return stmt.next_row(); });
+    core_->check_open(slot_->sql);  // throws: the connection was lost or closed under the result
+    switchboard::throw_usage("the connection was closed while this result was open", {}, {}, slot_->sql);
 }
 
 result::iterator result::begin() { return iterator(next() ? this : nullptr); }
@@ -51,27 +52,20 @@ result::iterator result::begin() { return iterator(next() ? this : nullptr); }
 std::size_t result::column_count() const noexcept { return columns_; }
 
 std::string_view result::column_name(std::size_t index) const {
-    spi::backend_statement& stmt = statement();
-    if (index >= columns_)
-        core_->throw_usage("column index " + std::to_string(index) + " is out of range: the result has " +
-                               std::to_string(columns_) + " column(s)",
-                           slot_->sql);
-    return stmt.column_name(index);
+    if (index >= columns_) row_.throw_bad_index(index);
+    return statement_->column_name(index);
 }
 
 std::optional<std::size_t> result::find_column(std::string_view name) const noexcept {
-    if (slot_ == nullptr || !slot_->statement) return std::nullopt;
     for (std::size_t i = 0; i < columns_; ++i)
-        if (slot_->statement->column_name(i) == name) return i;
+        if (statement_->column_name(i) == name) return i;
     return std::nullopt;
 }
 
-std::uint64_t result::affected_rows() const noexcept {
-    return slot_ && slot_->statement ? slot_->statement->affected_rows() : 0;
-}
+std::uint64_t result::affected_rows() const noexcept { return statement_ ? statement_->affected_rows() : 0; }
 
 std::optional<std::int64_t> result::last_insert_id() const noexcept {
-    return slot_ && slot_->statement ? slot_->statement->last_insert_id() : std::nullopt;
+    return statement_ ? statement_->last_insert_id() : std::nullopt;
 }
 
 const std::string& result::sql() const noexcept {
@@ -85,13 +79,15 @@ std::size_t row::size() const noexcept { return result_->columns_; }
 
 std::string_view row::column_name(std::size_t index) const { return result_->column_name(index); }
 
-value_view row::raw(std::size_t index) const {
-    spi::backend_statement& stmt = result_->statement();
-    if (index >= result_->columns_) [[unlikely]]
-        result_->core_->throw_usage("column index " + std::to_string(index) + " is out of range: the row has " +
-                                        std::to_string(result_->columns_) + " column(s)",
-                                    result_->sql());
-    return stmt.column(index);
+void row::throw_bad_index(std::size_t index) const {
+    const result& r = *result_;
+    if (r.slot_ == nullptr) switchboard::throw_usage("this result was moved from or released");
+    if (r.statement_ == nullptr) r.core_->check_open(r.slot_->sql);  // lost under the result: throws
+    if (r.statement_ == nullptr)
+        switchboard::throw_usage("the connection was closed while this result was open", {}, {}, r.slot_->sql);
+    r.core_->throw_usage("column index " + std::to_string(index) + " is out of range: the result has " +
+                             std::to_string(r.columns_) + " column(s)",
+                         r.sql());
 }
 
 std::size_t row::index_of(std::string_view name) const {

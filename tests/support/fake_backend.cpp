@@ -97,6 +97,14 @@ public:
     }
     void begin(tx_mode) override {
         ++script().begins;
+        if (auto kind = script().throw_error_on_begin) {
+            script().throw_error_on_begin.reset();
+            error_info info;
+            info.kind = *kind;
+            info.transient = true;
+            info.message = "writer lock not acquired in time";
+            throw_error(std::move(info));
+        }
         maybe_fail(script().fail_begin, spi::operation::begin);
     }
     void commit() override {

@@ -34,6 +34,9 @@ struct fake_script {
     std::optional<long long> fail_connect, fail_prepare, fail_execute, fail_fetch, fail_begin, fail_commit, fail_rollback;
     // Throw a std::runtime_error from the next execute (a backend breaking the contract).
     bool throw_foreign_on_execute = false;
+    // Throw a switchboard::error of this kind, with no context, from the next begin() (as an
+    // in-process lock of the backend would).
+    std::optional<errc> throw_error_on_begin;
     // Counters.
     int connects = 0, prepares = 0, executes = 0, begins = 0, commits = 0, rollbacks = 0, live_connections = 0,
         live_statements = 0;

@@ -6,6 +6,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <optional>
+
 using namespace switchboard;
 using switchboard::testing::fake_code;
 using switchboard::testing::script;
@@ -194,6 +196,19 @@ TEST_CASE("a backend throwing a foreign exception is reported as a plugin error"
     c.execute("SELECT 1");  // still usable
 }
 
+TEST_CASE("an error the backend raises itself gets the backend, database and statement", "[connection]") {
+    auto db = fake_db();
+    connection c = db.connect();
+    script().throw_error_on_begin = errc::lock_timeout;
+    error e = caught([&] { c.begin(); });
+    CHECK(e.kind() == errc::lock_timeout);
+    CHECK(e.backend() == "fake");
+    CHECK(e.database() == "main");
+    CHECK(e.statement() == "BEGIN");
+    CHECK(c.state() == connection_state::idle);
+    CHECK_THROWS_AS([&] { script().throw_error_on_begin = errc::lock_timeout; c.begin(); }(), transaction_error);
+}
+
 TEST_CASE("transactions roll back in their destructor unless committed", "[connection][transaction]") {
     auto db = fake_db();
     connection c = db.connect();
@@ -232,6 +247,23 @@ TEST_CASE("a transaction survives moving its connection", "[connection][transact
     connection moved = std::move(c);
     tx.commit();
     CHECK(moved.state() == connection_state::idle);
+    CHECK(script().commits == 1);
+}
+
+TEST_CASE("a finished transaction object may outlive its connection", "[connection][transaction]") {
+    auto db = fake_db();
+    std::optional<transaction> committed, rolled_back;
+    {
+        connection c = db.connect();
+        committed.emplace(c.begin());
+        committed->commit();
+        rolled_back.emplace(c.begin());
+        rolled_back->rollback();
+    }
+    CHECK_FALSE(committed->active());
+    CHECK_FALSE(rolled_back->active());
+    CHECK(script().commits == 1);
+    CHECK(script().rollbacks == 1);
 }
 
 TEST_CASE("typed reads convert strictly and name the column on error", "[result]") {

@@ -137,7 +137,7 @@ void sqlite_statement::execute(std::span<const value_view> params) {
     if (running_) reset();  // core resets after every run; this keeps a missed one harmless
     if (*read_transaction_ && sqlite3_stmt_readonly(stmt_) == 0) refuse_write();
     bind(params);
-    changes_before_ = sqlite3_total_changes64(db_);
+    if (!readonly_) changes_before_ = sqlite3_total_changes64(db_);  // see step()
     affected_rows_ = 0;
     running_ = true;
     first_pending_ = true;

@@ -4,6 +4,7 @@
 
 #include <switchboard/error.hpp>
 #include <switchboard/export.hpp>
+#include <switchboard/spi/backend.hpp>
 #include <switchboard/value.hpp>
 
 #include <cmath>
@@ -18,9 +19,6 @@
 
 namespace switchboard {
 
-namespace spi {
-class backend_statement;
-}
 namespace detail {
 class connection_core;
 struct statement_slot;
@@ -50,7 +48,7 @@ public:
     std::string_view column_name(std::size_t index) const;
 
     /// The raw value of a column; throws usage_error for an index out of range.
-    value_view raw(std::size_t index) const;
+    value_view raw(std::size_t index) const;  // defined below result
     value_view raw(std::string_view name) const { return raw(index_of(name)); }
 
     template <class T>
@@ -75,6 +73,7 @@ private:
     [[noreturn]] void throw_mismatch(std::size_t index, value_type actual, std::string_view wanted) const;
     [[noreturn]] void throw_null(std::size_t index, std::string_view wanted) const;
     [[noreturn]] void throw_out_of_range(std::size_t index, std::string_view wanted) const;
+    [[noreturn]] void throw_bad_index(std::size_t index) const;
 
     const result* result_;
 };
@@ -144,13 +143,37 @@ private:
     result(detail::connection_core* core, detail::statement_slot* slot) noexcept;
     void release() noexcept;
 
-    spi::backend_statement& statement() const;  // throws if the connection was dropped under it
+    friend class detail::connection_core;
+    void adopt(result& other) noexcept;
+    bool next_slow();
+    [[noreturn]] void fail_next();
 
+    // The statement and its column count are cached here for the hot path (row::raw). When
+    // the connection drops the statement under a live result, it clears both, so every read
+    // then takes the slow path, which reports the loss.
     detail::connection_core* core_ = nullptr;
     detail::statement_slot* slot_ = nullptr;
+    spi::backend_statement* statement_ = nullptr;
     std::size_t columns_ = 0;
     row row_{this};
 };
+
+inline bool result::next() {
+    if (statement_ != nullptr) [[likely]] {
+        try {
+            return statement_->next_row();
+        } catch (...) {
+            fail_next();
+        }
+    }
+    return next_slow();
+}
+
+inline value_view row::raw(std::size_t index) const {
+    if (index < result_->columns_) [[likely]]
+        return result_->statement_->column(index);
+    throw_bad_index(index);
+}
 
 // ---- conversions -------------------------------------------------------------------------
 

@@ -16,7 +16,8 @@ class connection_core;
 
 /// The transaction begun by connection::begin(). Rolls back in its destructor unless
 /// committed or rolled back (destructor errors are swallowed: the connection is then doomed
-/// or closed and says so on its next use). Move-only; must not outlive its connection.
+/// or closed and says so on its next use). Move-only. While open it must not outlive its
+/// connection; once committed or rolled back through this object, it no longer refers to it.
 ///
 ///     auto tx = conn.begin(tx_mode::write);
 ///     conn.execute("INSERT INTO t(v) VALUES (?)", 42);

@@ -114,11 +114,13 @@ class SWITCHBOARD_API backend_statement {
 public:
     virtual ~backend_statement();
 
-    /// Number of positional parameters ('?') the statement takes.
+    /// Number of positional parameters ('?') the statement takes; read once, right after prepare.
     virtual std::size_t parameter_count() const noexcept = 0;
 
     /// Binds the parameters (exactly parameter_count() of them) and runs the statement up to
-    /// its first row or its completion. Throws native_failure.
+    /// its first row or its completion. The views die when execute() returns: a backend whose
+    /// library reads bound values again later (SQLite re-reads them on every step) must copy
+    /// text and blobs first. Throws native_failure.
     virtual void execute(std::span<const value_view> params) = 0;
 
     /// Moves to the next row (the first row on the first call after execute()). Returns false

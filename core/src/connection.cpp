@@ -167,6 +167,28 @@ void connection_core::rollback() {
     }
 }
 
+void connection_core::lock(std::string_view name, std::chrono::milliseconds timeout) {
+    const std::string what = "lock '" + std::string(name) + "'";
+    check_open(what);
+    guarded(what, [&] { conn_->lock(name, timeout); });
+}
+
+void connection_core::unlock(std::string_view name) {
+    // A lost or closed connection has lost its session locks with it.
+    if (state_ == connection_state::closed || state_ == connection_state::doomed || !conn_) return;
+    const std::string what = "unlock '" + std::string(name) + "'";
+    try {
+        guarded(what, [&] { conn_->unlock(name); });
+    } catch (const error& e) {
+        if (e.connection_usable()) throw;
+    }
+}
+
+server_identity connection_core::identity() {
+    check_open("server identity");
+    return guarded("server identity", [&] { return conn_->identity(); });
+}
+
 void connection_core::fail(const spi::native_failure& failure, std::string_view sql) {
     const spi::native_error& native = failure.error();
     spi::classification c = backend_->classify(native);
@@ -315,8 +337,49 @@ void connection::close() noexcept {
     if (core_) core_->close();
 }
 
+named_lock connection::lock(std::string_view name, std::chrono::milliseconds timeout) {
+    core_->lock(name, timeout);
+    return named_lock(*core_, std::string(name));
+}
+
+server_identity connection::server() { return core_->identity(); }
+
 void connection::throw_no_row(const std::string& statement) {
     switchboard::throw_usage("query_value(): the statement returned no row", {}, {}, statement);
+}
+
+// ---- named_lock ----------------------------------------------------------------------------
+
+named_lock::named_lock(named_lock&& other) noexcept
+    : core_(std::exchange(other.core_, nullptr)), name_(std::move(other.name_)) {}
+
+named_lock& named_lock::operator=(named_lock&& other) noexcept {
+    if (this != &other) {
+        if (core_ != nullptr) {
+            try {
+                core_->unlock(name_);
+            } catch (...) {  // as in the destructor
+            }
+        }
+        core_ = std::exchange(other.core_, nullptr);
+        name_ = std::move(other.name_);
+    }
+    return *this;
+}
+
+named_lock::~named_lock() {
+    if (core_ == nullptr) return;
+    try {
+        core_->unlock(name_);
+    } catch (...) {
+        // A destructor must not throw; the session releases its locks when it ends.
+    }
+}
+
+void named_lock::unlock() {
+    if (core_ == nullptr) return;
+    detail::connection_core* core = std::exchange(core_, nullptr);
+    core->unlock(name_);
 }
 
 // ---- transaction ---------------------------------------------------------------------------

@@ -8,6 +8,7 @@
 #include <switchboard/spi/backend.hpp>
 #include <switchboard/tx_mode.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -52,6 +53,9 @@ public:
     void begin(tx_mode mode);
     void commit();
     void rollback();
+    void lock(std::string_view name, std::chrono::milliseconds timeout);
+    void unlock(std::string_view name);
+    server_identity identity();
 
     /// Throws unless statements can run now (not doomed, not closed).
     void check_open(std::string_view sql) const {

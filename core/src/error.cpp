@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The error taxonomy: names and defaults of kinds, the exception classes, std::error_code glue.
 #include <switchboard/error.hpp>
+#include <switchboard/server_identity.hpp>
 #include <switchboard/tx_mode.hpp>
 
 #include <string>
@@ -61,6 +62,15 @@ std::string_view to_string(connection_state s) noexcept {
         case connection_state::in_transaction: return "in_transaction";
         case connection_state::doomed: return "doomed";
         case connection_state::closed: return "closed";
+    }
+    return "unknown";
+}
+
+std::string_view to_string(server_role r) noexcept {
+    switch (r) {
+        case server_role::primary: return "primary";
+        case server_role::standby: return "standby";
+        case server_role::unknown: break;
     }
     return "unknown";
 }

@@ -7,6 +7,16 @@ namespace switchboard::spi {
 native_failure::~native_failure() = default;
 backend_statement::~backend_statement() = default;
 backend_connection::~backend_connection() = default;
+
+void backend_connection::lock(std::string_view, std::chrono::milliseconds) {
+    throw_usage("this backend has no named locks (capability named_locks)");
+}
+
+void backend_connection::unlock(std::string_view) {
+    throw_usage("this backend has no named locks (capability named_locks)");
+}
+
+server_identity backend_connection::identity() { return {}; }
 backend::~backend() = default;
 
 }  // namespace switchboard::spi

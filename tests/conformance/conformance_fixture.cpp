@@ -39,6 +39,16 @@ std::string resolve_url() {
         FAIL("SWITCHBOARD_CONFORMANCE_URL is not set: run the suite through ctest (ctest -L conformance), "
              "which sets it per backend");
     std::string url = raw;
+    // "$NAME": the URL is in environment variable NAME, set when the test servers run
+    // (tests/support/servers.sh env).
+    if (url.front() == '$') {
+        const char* from_env = std::getenv(url.c_str() + 1);
+        if (from_env == nullptr || *from_env == '\0')
+            FAIL(url.substr(1) << " is not set: this backend needs the test servers. Start them with "
+                                  "`tests/support/servers.sh start && eval \"$(tests/support/servers.sh env)\"`, "
+                                  "or run everything with scripts/test.sh");
+        url = from_env;
+    }
     if (auto at = url.find("{tmp}"); at != std::string::npos) {
         static temp_dir dir;
         if (dir.path.empty()) {

@@ -4,12 +4,15 @@
 
 #include <switchboard/database.hpp>
 #include <switchboard/export.hpp>
+#include <switchboard/named_lock.hpp>
 #include <switchboard/result.hpp>
+#include <switchboard/server_identity.hpp>
 #include <switchboard/transaction.hpp>
 #include <switchboard/tx_mode.hpp>
 #include <switchboard/value.hpp>
 
 #include <array>
+#include <chrono>
 #include <memory>
 #include <span>
 #include <string_view>
@@ -82,6 +85,15 @@ public:
     /// and leaves the connection closed (begin() reconnects).
     void rollback();
 
+    /// Takes a session-level named lock (advisory: it excludes other holders of the same
+    /// name, not access to data), waiting at most `timeout`; released by the guard. Throws
+    /// transaction_error (errc::lock_timeout) on expiry, usage_error where the backend has no
+    /// named locks (capability named_locks).
+    named_lock lock(std::string_view name, std::chrono::milliseconds timeout);
+
+    /// The server this connection talks to: address, version, primary or standby.
+    server_identity server();
+
     connection_state state() const noexcept;
     bool in_transaction() const noexcept { return state() == connection_state::in_transaction; }
     const database& db() const noexcept;
@@ -91,6 +103,7 @@ public:
 
 private:
     friend class transaction;
+    friend class named_lock;
     [[noreturn]] static void throw_no_row(const std::string& statement);
     std::unique_ptr<detail::connection_core> core_;
 };

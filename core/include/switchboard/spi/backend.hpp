@@ -28,10 +28,12 @@
 
 #include <switchboard/error.hpp>
 #include <switchboard/export.hpp>
+#include <switchboard/server_identity.hpp>
 #include <switchboard/tx_mode.hpp>
 #include <switchboard/url.hpp>
 #include <switchboard/value.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <exception>
 #include <memory>
@@ -44,7 +46,7 @@ namespace switchboard::spi {
 
 /// Which call failed: part of what the classifier sees, and what core uses to tell an
 /// in-doubt COMMIT (a disconnection during operation::commit) from a plain disconnection.
-enum class operation : std::uint8_t { connect, prepare, execute, fetch, begin, commit, rollback };
+enum class operation : std::uint8_t { connect, prepare, execute, fetch, begin, commit, rollback, lock };
 
 /// What the native library said, before any interpretation. Fill what the library gives;
 /// leave the rest empty.
@@ -159,6 +161,19 @@ public:
     /// Rolls back. Core calls it also after a failure inside the transaction; on a connection
     /// the backend knows to be lost it should return without a round trip.
     virtual void rollback() = 0;
+
+    /// Takes a session-level named lock (PostgreSQL advisory lock, MySQL GET_LOCK), waiting at
+    /// most `timeout` (zero: try once). On expiry throws switchboard::error with
+    /// errc::lock_timeout (transient, connection usable). Re-taking a lock this connection
+    /// holds follows the backend's rules. The default throws usage_error: no named locks
+    /// (then do not declare capability::named_locks).
+    virtual void lock(std::string_view name, std::chrono::milliseconds timeout);
+    /// Releases a named lock this connection holds.
+    virtual void unlock(std::string_view name);
+
+    /// The server this connection talks to; may ask the server (one round trip at most).
+    /// The default reports an unknown role and no address.
+    virtual server_identity identity();
 };
 
 /// Everything a backend needs to open a connection. Views valid during the call only.

@@ -98,6 +98,7 @@ enum class capability : std::uint32_t {
     network = 1u << 4,                ///< talks to a server (can be disconnected, restarted, proxied)
     writer_lock = 1u << 5,            ///< serialises write transactions in process (SQLite)
     nan_values = 1u << 6,             ///< a NaN double round-trips (SQLite stores NaN as NULL)
+    infinity_values = 1u << 7,        ///< +-infinity doubles round-trip (MySQL's DOUBLE has none)
 };
 constexpr capability operator|(capability a, capability b) noexcept {
     return static_cast<capability>(static_cast<std::uint32_t>(a) | static_cast<std::uint32_t>(b));

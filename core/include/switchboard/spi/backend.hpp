@@ -57,6 +57,10 @@ struct native_error {
     std::string message;          ///< the library's message, as is (may be localised)
     bool connection_bad = false;  ///< the native handle says the connection is gone (PQstatus == CONNECTION_BAD)
     bool no_result = false;       ///< the call returned no result at all (libpq: NULL PGresult)
+    /// The failure ended the open transaction on the server's side (SQLite rolls back on
+    /// FULL, IOERR, INTERRUPT, RAISE(ROLLBACK)...): core then refuses further statements of
+    /// that transaction until rollback(), so that no later write commits on its own.
+    bool transaction_ended = false;
     std::string server;           ///< server product/version where it matters to classify (MySQL vs MariaDB)
 };
 

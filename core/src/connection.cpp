@@ -6,15 +6,66 @@
 #include <switchboard/transaction.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <string>
 
 namespace switchboard {
 namespace detail {
+namespace {
+
+// The first word of a statement, upper-cased, after white space and comments.
+std::string_view next_word(std::string_view sql, std::size_t& pos, std::string& buf) {
+    for (;;) {
+        while (pos < sql.size() && std::isspace(static_cast<unsigned char>(sql[pos]))) ++pos;
+        if (sql.compare(pos, 2, "--") == 0) {
+            pos = sql.find('\n', pos);
+            if (pos == std::string_view::npos) pos = sql.size();
+        } else if (sql.compare(pos, 2, "/*") == 0) {
+            pos = sql.find("*/", pos + 2);
+            pos = pos == std::string_view::npos ? sql.size() : pos + 2;
+        } else {
+            break;
+        }
+    }
+    buf.clear();
+    while (pos < sql.size() && std::isalpha(static_cast<unsigned char>(sql[pos])))
+        buf += static_cast<char>(std::toupper(static_cast<unsigned char>(sql[pos++])));
+    return buf;
+}
+
+}  // namespace
+
+bool is_transaction_control(std::string_view sql) {
+    std::size_t pos = 0;
+    std::string word;
+    const std::string first(next_word(sql, pos, word));
+    if (first == "BEGIN" || first == "COMMIT" || first == "END" || first == "ABORT") return true;
+    if (first == "START") return next_word(sql, pos, word) == "TRANSACTION";
+    if (first == "ROLLBACK") {
+        // ROLLBACK [TRANSACTION|WORK] TO [SAVEPOINT] x undoes part of a transaction: allowed.
+        std::string_view next = next_word(sql, pos, word);
+        if (next == "TRANSACTION" || next == "WORK") next = next_word(sql, pos, word);
+        return next != "TO";
+    }
+    return false;
+}
 
 connection_core::connection_core(database db)
     : db_(std::move(db)), backend_(&db_.backend()), cache_capacity_(db_.statement_cache_size()) {}
 
-connection_core::~connection_core() { close(); }
+connection_core::~connection_core() {
+    close();
+    detach_results();
+}
+
+void connection_core::detach_results() noexcept {
+    // After close() every slot a result still runs is loose (drop() moved the cached ones
+    // there) and has no statement; hand each to its result.
+    for (statement_slot* slot : loose_) {
+        if (slot->owner != nullptr) slot->owner->core_ = nullptr;
+    }
+    loose_.clear();
+}
 
 void connection_core::open() {
     const spi::connect_request request{db_.location(), db_.name()};
@@ -22,6 +73,8 @@ void connection_core::open() {
     if (!conn_) plugin_fault("connect() returned no connection", {});
     state_ = connection_state::idle;
     lost_ = false;
+    aborted_ = false;
+    ++session_;
 }
 
 void connection_core::close() noexcept {
@@ -44,18 +97,16 @@ void connection_core::drop() noexcept {
         orphan(*slot);
         slot->statement.reset();
     }
-    for (auto it = cache_.begin(); it != cache_.end();) {
+    for (auto it = cache_.begin(); it != cache_.end(); it = cache_.erase(it)) {
         orphan(*it->second);
         it->second->statement.reset();
         if (it->second->in_use) {
-            it->second->cached = false;  // the result deletes it on release
+            it->second->cached = false;              // the result deletes it on release
             loose_.push_back(it->second.release());  // ownership passes to the result
-            it = cache_.erase(it);
-        } else {
-            it = cache_.erase(it);
         }
     }
     conn_.reset();
+    aborted_ = false;
 }
 
 statement_slot& connection_core::acquire(std::string_view sql) {
@@ -72,6 +123,10 @@ statement_slot& connection_core::acquire(std::string_view sql) {
         last_ = &slot;
         return slot;
     }
+    if (is_transaction_control(sql))
+        throw_usage("transaction control as statement text is refused: use begin(), commit() and rollback(), "
+                    "so that the connection knows its state (and SQLite takes its writer lock)",
+                    sql);
     auto slot = std::make_unique<statement_slot>();
     slot->sql = std::string(sql);
     slot->statement = guarded(sql, [&] { return conn_->prepare(sql); });
@@ -127,14 +182,30 @@ void connection_core::begin(tx_mode mode) {
         throw_usage("begin(): a transaction is already open on this connection", "BEGIN");
     if (state_ == connection_state::doomed) throw_not_open("BEGIN");
     // The one place a connection is re-established: never inside a transaction.
-    if (state_ == connection_state::closed) open();
+    if (state_ == connection_state::closed) {
+        open();
+    } else {
+        // An idle connection may have died unnoticed (server restarted while idle). BEGIN has
+        // no effect worth keeping, so a BEGIN that finds the connection gone reconnects once
+        // and begins again: a restart while idle costs the next unit of work nothing.
+        try {
+            guarded("BEGIN", [&] { conn_->begin(mode); });
+            state_ = connection_state::in_transaction;
+            ++tx_serial_;
+            return;
+        } catch (const error& e) {
+            if (e.connection_usable()) throw;
+        }
+        open();
+    }
     guarded("BEGIN", [&] { conn_->begin(mode); });
     state_ = connection_state::in_transaction;
+    aborted_ = false;
     ++tx_serial_;
 }
 
 void connection_core::commit() {
-    if (state_ != connection_state::in_transaction) {
+    if (state_ != connection_state::in_transaction || aborted_) {
         if (state_ == connection_state::idle) throw_usage("commit(): no transaction is open", "COMMIT");
         throw_not_open("COMMIT");
     }
@@ -157,6 +228,7 @@ void connection_core::rollback() {
     try {
         guarded("ROLLBACK", [&] { conn_->rollback(); });
         state_ = connection_state::idle;
+        aborted_ = false;
     } catch (const error& e) {
         if (e.connection_usable()) throw;
         // A rollback on a dead connection succeeds locally: the server rolls back a lost
@@ -174,8 +246,6 @@ void connection_core::lock(std::string_view name, std::chrono::milliseconds time
 }
 
 void connection_core::unlock(std::string_view name) {
-    // A lost or closed connection has lost its session locks with it.
-    if (state_ == connection_state::closed || state_ == connection_state::doomed || !conn_) return;
     const std::string what = "unlock '" + std::string(name) + "'";
     try {
         guarded(what, [&] { conn_->unlock(name); });
@@ -208,6 +278,12 @@ void connection_core::fail(const spi::native_failure& failure, std::string_view 
     info.backend = std::string(backend_->name());
     info.database = db_.name();
     info.statement = std::string(sql);
+    if (native.transaction_ended && state_ == connection_state::in_transaction && c.connection_usable) {
+        // The server ended the transaction: refuse the rest of it until rollback(), so that
+        // no later statement commits on its own outside the transaction the caller believes in.
+        aborted_ = true;
+        info.message += " (the database rolled back the transaction; call rollback())";
+    }
     if (!c.connection_usable && native.op != spi::operation::connect) {
         // In a transaction: doomed until rollback(). Outside one: closed; begin() reconnects.
         const bool in_tx = state_ == connection_state::in_transaction || state_ == connection_state::doomed;
@@ -278,7 +354,11 @@ void connection_core::throw_not_open(std::string_view sql) const {
     info.backend = std::string(backend_->name());
     info.database = db_.name();
     info.statement = std::string(sql);
-    if (state_ == connection_state::doomed) {
+    if (state_ == connection_state::in_transaction && aborted_) {
+        info.kind = errc::usage;
+        info.message = "the database rolled this transaction back after an error; call rollback() before "
+                       "anything else";
+    } else if (state_ == connection_state::doomed) {
         info.kind = errc::disconnected;
         info.transient = true;
         info.connection_usable = false;
@@ -299,50 +379,58 @@ void connection_core::throw_not_open(std::string_view sql) const {
 
 // ---- connection ----------------------------------------------------------------------------
 
-connection::connection(const database& db) : core_(std::make_unique<detail::connection_core>(db)) { core_->open(); }
+connection::connection(const database& db) : core_(std::make_shared<detail::connection_core>(db)) { core_->open(); }
 connection::connection(connection&& other) noexcept = default;
 connection& connection::operator=(connection&& other) noexcept = default;
 connection::~connection() = default;
 
+detail::connection_core& connection::core() const {
+    if (!core_) [[unlikely]]
+        switchboard::throw_usage("this connection was moved from; use the connection it was moved to");
+    return *core_;
+}
+
 command_result connection::execute_params(std::string_view sql, std::span<const value_view> params) {
-    detail::statement_slot& slot = core_->acquire(sql);
+    detail::connection_core& core = this->core();
+    detail::statement_slot& slot = core.acquire(sql);
     struct releaser {
-        detail::connection_core* core;
-        detail::statement_slot* slot;
-        ~releaser() { core->release(*slot); }
-    } guard{core_.get(), &slot};
-    spi::backend_statement& stmt = core_->run(slot, params);
+        detail::connection_core& core;
+        detail::statement_slot& slot;
+        ~releaser() { core.release(slot); }
+    } guard{core, slot};
+    spi::backend_statement& stmt = core.run(slot, params);
     return {stmt.affected_rows(), stmt.last_insert_id()};
 }
 
 result connection::query_params(std::string_view sql, std::span<const value_view> params) {
-    detail::statement_slot& slot = core_->acquire(sql);
-    result r(core_.get(), &slot);  // owns the slot from here: releases it on any exit
-    spi::backend_statement& stmt = core_->run(slot, params);
+    detail::connection_core& core = this->core();
+    detail::statement_slot& slot = core.acquire(sql);
+    result r(&core, &slot);  // owns the slot from here: releases it on any exit
+    spi::backend_statement& stmt = core.run(slot, params);
     r.statement_ = &stmt;
     r.columns_ = stmt.column_count();
     return r;
 }
 
 transaction connection::begin(tx_mode mode) {
-    core_->begin(mode);
-    return transaction(*core_, mode, core_->transaction_serial());
+    core().begin(mode);
+    return transaction(core_, mode, core_->transaction_serial());
 }
 
-void connection::commit() { core_->commit(); }
-void connection::rollback() { core_->rollback(); }
+void connection::commit() { core().commit(); }
+void connection::rollback() { core().rollback(); }
 connection_state connection::state() const noexcept { return core_ ? core_->state() : connection_state::closed; }
-const database& connection::db() const noexcept { return core_->db(); }
+const database& connection::db() const { return core().db(); }
 void connection::close() noexcept {
     if (core_) core_->close();
 }
 
 named_lock connection::lock(std::string_view name, std::chrono::milliseconds timeout) {
-    core_->lock(name, timeout);
-    return named_lock(*core_, std::string(name));
+    core().lock(name, timeout);
+    return named_lock(core_, core_->session(), std::string(name));
 }
 
-server_identity connection::server() { return core_->identity(); }
+server_identity connection::server() { return core().identity(); }
 
 void connection::throw_no_row(const std::string& statement) {
     switchboard::throw_usage("query_value(): the statement returned no row", {}, {}, statement);
@@ -351,51 +439,67 @@ void connection::throw_no_row(const std::string& statement) {
 // ---- named_lock ----------------------------------------------------------------------------
 
 named_lock::named_lock(named_lock&& other) noexcept
-    : core_(std::exchange(other.core_, nullptr)), name_(std::move(other.name_)) {}
+    : core_(std::move(other.core_)), session_(other.session_), name_(std::move(other.name_)) {
+    other.core_.reset();
+}
 
 named_lock& named_lock::operator=(named_lock&& other) noexcept {
     if (this != &other) {
-        if (core_ != nullptr) {
+        if (auto core = session_core()) {
             try {
-                core_->unlock(name_);
+                core->unlock(name_);
             } catch (...) {  // as in the destructor
             }
         }
-        core_ = std::exchange(other.core_, nullptr);
+        core_ = std::move(other.core_);
+        other.core_.reset();
+        session_ = other.session_;
         name_ = std::move(other.name_);
     }
     return *this;
 }
 
 named_lock::~named_lock() {
-    if (core_ == nullptr) return;
-    try {
-        core_->unlock(name_);
-    } catch (...) {
-        // A destructor must not throw; the session releases its locks when it ends.
+    if (auto core = session_core()) {
+        try {
+            core->unlock(name_);
+        } catch (...) {
+            // A destructor must not throw; the session releases its locks when it ends.
+        }
     }
 }
 
+std::shared_ptr<detail::connection_core> named_lock::session_core() const noexcept {
+    auto core = core_.lock();
+    if (core && core->session_alive(session_)) return core;
+    return nullptr;
+}
+
+bool named_lock::held() const noexcept { return session_core() != nullptr; }
+
 void named_lock::unlock() {
-    if (core_ == nullptr) return;
-    detail::connection_core* core = std::exchange(core_, nullptr);
-    core->unlock(name_);
+    auto core = session_core();
+    core_.reset();
+    if (core) core->unlock(name_);
 }
 
 // ---- transaction ---------------------------------------------------------------------------
 
 transaction::transaction(transaction&& other) noexcept
-    : core_(std::exchange(other.core_, nullptr)), mode_(other.mode_), serial_(other.serial_) {}
+    : core_(std::move(other.core_)), mode_(other.mode_), serial_(other.serial_) {
+    other.core_.reset();
+}
 
 transaction& transaction::operator=(transaction&& other) noexcept {
     if (this != &other) {
-        if (active()) {
+        if (auto core = open_core()) {
             try {
-                core_->rollback();
+                core->rollback();
             } catch (...) {  // as in the destructor
             }
         }
-        core_ = std::exchange(other.core_, nullptr);
+        core_ = std::move(other.core_);
+        other.core_.reset();
         mode_ = other.mode_;
         serial_ = other.serial_;
     }
@@ -403,30 +507,36 @@ transaction& transaction::operator=(transaction&& other) noexcept {
 }
 
 transaction::~transaction() {
-    if (!active()) return;
-    try {
-        core_->rollback();
-    } catch (...) {
-        // A destructor must not throw; the connection reports its state on its next use.
+    if (auto core = open_core()) {
+        try {
+            core->rollback();
+        } catch (...) {
+            // A destructor must not throw; the connection reports its state on its next use.
+        }
     }
 }
 
-bool transaction::active() const noexcept {
-    if (core_ == nullptr || core_->transaction_serial() != serial_) return false;
-    const connection_state s = core_->state();
-    return s == connection_state::in_transaction || s == connection_state::doomed;
+std::shared_ptr<detail::connection_core> transaction::open_core() const noexcept {
+    auto core = core_.lock();
+    if (!core || core->transaction_serial() != serial_) return nullptr;
+    const connection_state s = core->state();
+    if (s != connection_state::in_transaction && s != connection_state::doomed) return nullptr;
+    return core;
 }
 
+bool transaction::active() const noexcept { return open_core() != nullptr; }
+
 void transaction::commit() {
-    if (core_ == nullptr || core_->transaction_serial() != serial_)
+    auto core = core_.lock();
+    if (!core || core->transaction_serial() != serial_)
         switchboard::throw_usage("commit(): this transaction is no longer open");
-    core_->commit();
-    core_ = nullptr;  // done: from here on this object never touches the connection again
+    core->commit();
+    core_.reset();  // done: from here on this object never touches the connection again
 }
 
 void transaction::rollback() {
-    if (active()) core_->rollback();
-    core_ = nullptr;
+    if (auto core = open_core()) core->rollback();
+    core_.reset();
 }
 
 }  // namespace switchboard

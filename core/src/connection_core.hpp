@@ -20,6 +20,10 @@
 
 namespace switchboard::detail {
 
+/// Whether a statement is transaction control (BEGIN, START TRANSACTION, COMMIT, END,
+/// ROLLBACK but not ROLLBACK TO, ABORT), which must go through begin()/commit()/rollback().
+bool is_transaction_control(std::string_view sql);
+
 /// A prepared statement and its bookkeeping. Cached slots belong to the connection_core;
 /// an uncached one (cache full of busy statements, or cache disabled) belongs to the result
 /// running it and is deleted when released.
@@ -57,9 +61,9 @@ public:
     void unlock(std::string_view name);
     server_identity identity();
 
-    /// Throws unless statements can run now (not doomed, not closed).
+    /// Throws unless statements can run now (not doomed, not closed, not aborted).
     void check_open(std::string_view sql) const {
-        if (state_ == connection_state::idle || state_ == connection_state::in_transaction) [[likely]]
+        if (state_ == connection_state::idle || (state_ == connection_state::in_transaction && !aborted_)) [[likely]]
             return;
         throw_not_open(sql);
     }
@@ -92,6 +96,12 @@ public:
     const database& db() const noexcept { return db_; }
     connection_state state() const noexcept { return state_; }
     std::uint64_t transaction_serial() const noexcept { return tx_serial_; }
+    /// Which server session this is: bumped by every open(), so a named lock can tell
+    /// whether the session that took it still exists.
+    std::uint64_t session() const noexcept { return session_; }
+    bool session_alive(std::uint64_t session) const noexcept {
+        return session == session_ && conn_ != nullptr && state_ != connection_state::doomed;
+    }
 
 private:
     struct string_hash {
@@ -100,6 +110,9 @@ private:
     };
 
     [[noreturn]] void throw_not_open(std::string_view sql) const;
+    /// Detaches live results from this core before it dies: they keep their slot and report
+    /// a closed connection.
+    void detach_results() noexcept;
     /// Drops the backend connection and every statement (in-use slots keep a null statement).
     void drop() noexcept;
     void evict_if_full();
@@ -110,8 +123,10 @@ private:
     spi::backend* backend_;
     std::unique_ptr<spi::backend_connection> conn_;
     connection_state state_ = connection_state::closed;
-    bool lost_ = false;  // closed because the connection failed, not because the user closed it
+    bool lost_ = false;     // closed because the connection failed, not because the user closed it
+    bool aborted_ = false;  // in a transaction the server already ended after an error
     std::uint64_t tx_serial_ = 0;
+    std::uint64_t session_ = 0;
     std::uint64_t clock_ = 0;
     std::size_t cache_capacity_;
     std::unordered_map<std::string, std::unique_ptr<statement_slot>, string_hash, std::equal_to<>> cache_;

@@ -5,6 +5,8 @@
 #include <switchboard/error.hpp>
 #include <switchboard/plugin_registry.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <filesystem>
 #include <string>
@@ -24,9 +26,16 @@ std::size_t parse_count(std::string_view key, std::string_view text) {
     std::size_t v = 0;
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
     if (ec != std::errc() || end != text.data() + text.size())
-        throw_usage("library option sb." + std::string(key) + " must be a non-negative integer, got '" +
-                    std::string(text) + "'");
+        throw_usage("library option sb." + std::string(key) + " must be a non-negative integer");
     return v;
+}
+
+// Keys come from the URL: shown only when they look like a name, never as arbitrary text.
+std::string shown_key(std::string_view key) {
+    const bool name_like = key.size() <= 64 && std::all_of(key.begin(), key.end(), [](unsigned char c) {
+                               return std::isalnum(c) || c == '_' || c == '-' || c == '.';
+                           });
+    return name_like ? "'sb." + std::string(key) + "'" : std::string("(a key that is not a plain name)");
 }
 
 // The name a database goes by in messages when none is given: its file name or database name.
@@ -49,8 +58,7 @@ database::database(std::string_view url_text, database_options options) {
         if (key == "name") s->name = value;
         else if (key == "statement_cache") s->statement_cache_size = parse_count(key, value);
         else
-            throw_usage("unknown library option 'sb." + key + "' in " + s->location.to_string() +
-                        " (known: sb.name, sb.statement_cache)");
+            throw_usage("unknown library option " + shown_key(key) + " (known: sb.name, sb.statement_cache)");
     }
     if (s->name.empty()) s->name = default_name(s->location);
     plugin_registry& registry = options.registry ? *options.registry : plugin_registry::global();

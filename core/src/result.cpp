@@ -33,7 +33,10 @@ result& result::operator=(result&& other) noexcept {
 result::~result() { release(); }
 
 void result::release() noexcept {
-    if (slot_ != nullptr) core_->release(*slot_);
+    if (slot_ != nullptr) {
+        if (core_ != nullptr) core_->release(*slot_);
+        else delete slot_;  // the connection died first and handed the slot over
+    }
     slot_ = nullptr;
     statement_ = nullptr;
     columns_ = 0;
@@ -43,7 +46,7 @@ void result::fail_next() { core_->translate_current(slot_->sql); }
 
 bool result::next_slow() {
     if (slot_ == nullptr) switchboard::throw_usage("this result was moved from or released");
-    core_->check_open(slot_->sql);  // throws: the connection was lost or closed under the result
+    if (core_ != nullptr) core_->check_open(slot_->sql);  // throws: the connection was lost or closed
     switchboard::throw_usage("the connection was closed while this result was open", {}, {}, slot_->sql);
 }
 
@@ -82,7 +85,7 @@ std::string_view row::column_name(std::size_t index) const { return result_->col
 void row::throw_bad_index(std::size_t index) const {
     const result& r = *result_;
     if (r.slot_ == nullptr) switchboard::throw_usage("this result was moved from or released");
-    if (r.statement_ == nullptr) r.core_->check_open(r.slot_->sql);  // lost under the result: throws
+    if (r.statement_ == nullptr && r.core_ != nullptr) r.core_->check_open(r.slot_->sql);  // lost: throws
     if (r.statement_ == nullptr)
         switchboard::throw_usage("the connection was closed while this result was open", {}, {}, r.slot_->sql);
     r.core_->throw_usage("column index " + std::to_string(index) + " is out of range: the result has " +
@@ -92,6 +95,7 @@ void row::throw_bad_index(std::size_t index) const {
 
 std::size_t row::index_of(std::string_view name) const {
     if (auto i = result_->find_column(name)) return *i;
+    if (result_->statement_ == nullptr) throw_bad_index(0);  // reports why the row is gone
     result_->core_->throw_usage("no column named '" + std::string(name) + "' in the result", result_->sql());
 }
 

@@ -286,6 +286,13 @@ url url::parse(std::string_view text) {
         rest.remove_prefix(2);
         const auto slash = rest.find('/');
         std::string_view authority = rest.substr(0, slash);
+        // A password holding an unencoded '/' or '?' ends the authority early and leaves its
+        // tail (and the real '@') in the path or query, which to_string() and messages show.
+        // Without a userinfo, an '@' further on is therefore refused, and nothing is echoed.
+        if (authority.find('@') == std::string_view::npos &&
+            (rest.find('@') != std::string_view::npos || query.find('@') != std::string_view::npos))
+            fail(scheme, "unencoded '@' after the host part; if it belongs to a password, percent-encode the "
+                         "password's '/', '?', '#' and '@'; in a database name or option value write %40");
         // The last '@' ends the userinfo, so an unencoded '@' in a password still parses
         // (hosts never contain '@').
         if (const auto at = authority.rfind('@'); at != std::string_view::npos) {

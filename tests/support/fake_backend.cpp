@@ -5,6 +5,7 @@
 #include <switchboard/spi/plugin.hpp>
 
 #include <algorithm>
+#include <utility>
 #include <stdexcept>
 
 namespace switchboard::testing {
@@ -16,6 +17,7 @@ namespace {
     e.code = code;
     e.connection_bad = code == fake_disconnect;
     e.message = "fake failure " + std::to_string(code);
+    e.transaction_ended = std::exchange(script().end_transaction_on_failure, false);
     throw spi::native_failure(std::move(e));
 }
 
@@ -115,6 +117,8 @@ public:
         ++script().rollbacks;
         maybe_fail(script().fail_rollback, spi::operation::rollback);
     }
+    void lock(std::string_view name, std::chrono::milliseconds) override { ++script().locks[std::string(name)]; }
+    void unlock(std::string_view name) override { --script().locks[std::string(name)]; }
 };
 
 class fake_backend final : public spi::backend {

@@ -32,6 +32,10 @@ struct fake_script {
     std::map<std::string, std::vector<std::string>, std::less<>> columns;
     // The next call of that kind fails with this code (then the slot clears).
     std::optional<long long> fail_connect, fail_prepare, fail_execute, fail_fetch, fail_begin, fail_commit, fail_rollback;
+    // The next scripted failure also says the server ended the transaction.
+    bool end_transaction_on_failure = false;
+    // Named locks held, by name: lock() increments, unlock() decrements.
+    std::map<std::string, int, std::less<>> locks;
     // Throw a std::runtime_error from the next execute (a backend breaking the contract).
     bool throw_foreign_on_execute = false;
     // Throw a switchboard::error of this kind, with no context, from the next begin() (as an

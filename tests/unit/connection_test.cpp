@@ -326,3 +326,108 @@ TEST_CASE("library options are validated", "[database]") {
     CHECK(fake_db("fake://h/db?sb.name=primary").name() == "primary");
     CHECK(fake_db("fake://h/inventory").name() == "inventory");
 }
+
+TEST_CASE("transaction control as statement text is refused; savepoints are not", "[connection][usage]") {
+    auto db = fake_db();
+    connection c = db.connect();
+    for (const char* sql : {"BEGIN", "begin immediate", "  /* why */ COMMIT", "-- note\nEND", "START TRANSACTION",
+                            "start  transaction read only", "ROLLBACK", "rollback work", "ABORT"}) {
+        INFO(sql);
+        CHECK(caught([&] { c.execute(sql); }).kind() == errc::usage);
+    }
+    CHECK(script().prepares == 0);
+    c.execute("SAVEPOINT a");
+    c.execute("ROLLBACK TO SAVEPOINT a");
+    c.execute("rollback transaction to a");
+    c.execute("BEGINNING_OF_A_NAME()");
+    CHECK(script().executes == 4);
+    CHECK(c.state() == connection_state::idle);
+}
+
+TEST_CASE("after the server ends a transaction, the rest of it is refused until rollback", "[connection][doom]") {
+    auto db = fake_db();
+    connection c = db.connect();
+    auto tx = c.begin();
+    c.execute("INSERT 1");
+    script().fail_execute = testing::fake_syntax;
+    script().end_transaction_on_failure = true;
+    error first = caught([&] { c.execute("INSERT 2"); });
+    CHECK(first.kind() == errc::syntax);
+    CHECK(std::string(first.what()).find("call rollback()") != std::string::npos);
+    const int executes = script().executes;
+    CHECK(caught([&] { c.execute("INSERT 3"); }).kind() == errc::usage);  // would commit on its own
+    CHECK(caught([&] { tx.commit(); }).kind() == errc::usage);
+    CHECK(script().executes == executes);
+    CHECK(script().commits == 0);
+    tx.rollback();
+    CHECK(c.state() == connection_state::idle);
+    c.execute("INSERT 4");
+}
+
+TEST_CASE("begin() on an idle connection that died unnoticed reconnects once", "[connection][reconnect]") {
+    auto db = fake_db();
+    connection c = db.connect();
+    script().fail_begin = testing::fake_disconnect;
+    auto tx = c.begin();
+    CHECK(c.in_transaction());
+    CHECK(script().connects == 2);
+    CHECK(script().begins == 2);
+    tx.commit();
+
+    // When the reconnect fails too, the caller gets connect_failed.
+    script().fail_begin = testing::fake_disconnect;
+    script().fail_connect = testing::fake_refused;
+    CHECK(caught([&] { c.begin(); }).kind() == errc::connect_failed);
+    CHECK(c.state() == connection_state::closed);
+}
+
+TEST_CASE("a named lock guard never releases a lock of a newer session", "[connection][locks]") {
+    using namespace std::chrono_literals;
+    auto db = fake_db();
+    connection c = db.connect();
+    named_lock a = c.lock("job", 0ms);
+    CHECK(a.held());
+    auto tx = c.begin();
+    script().fail_execute = testing::fake_disconnect;
+    CHECK_THROWS_AS(c.execute("UPDATE x"), connection_error);
+    CHECK_FALSE(a.held());  // its session is gone
+    tx.rollback();
+    auto again = c.begin();  // reconnects: a new session
+    named_lock b = c.lock("job", 0ms);
+    a.unlock();  // must not release b's lock
+    CHECK(b.held());
+    CHECK(script().locks["job"] == 2);
+    b.unlock();
+    CHECK(script().locks["job"] == 1);
+    CHECK_FALSE(b.held());
+}
+
+TEST_CASE("transactions, results and lock guards survive their connection being replaced", "[connection][lifetime]") {
+    using namespace std::chrono_literals;
+    auto db = fake_db();
+    script().columns["SELECT v"] = {"v"};
+    script().rows["SELECT v"] = {{std::int64_t{1}}, {std::int64_t{2}}};
+    connection c = db.connect();
+    auto tx = c.begin();
+    named_lock l = c.lock("x", 0ms);
+    result r = c.query("SELECT v");
+    REQUIRE(r.next());
+    c = db.connect();  // the old connection (and its transaction) is gone
+    CHECK_FALSE(tx.active());
+    CHECK_FALSE(l.held());
+    CHECK_THROWS_AS(r.next(), usage_error);
+    CHECK_THROWS_AS(r.current().get<int>(0), usage_error);
+    CHECK(script().live_statements == 0);
+    CHECK(script().live_connections == 1);
+}
+
+TEST_CASE("a moved-from connection says so instead of crashing", "[connection][usage]") {
+    auto db = fake_db();
+    connection c = db.connect();
+    connection d = std::move(c);
+    CHECK(c.state() == connection_state::closed);
+    CHECK_THROWS_AS(c.execute("SELECT 1"), usage_error);
+    CHECK_THROWS_AS(c.begin(), usage_error);
+    CHECK_THROWS_AS((void)c.db(), usage_error);
+    d.execute("SELECT 1");
+}

@@ -449,9 +449,22 @@ TEST_CASE("an option key that is not a plain name is not shown in a message", "[
     const auto what = rejection("postgresql://h/db?a%0Ab=1&a%0Ab=2", {});
     CHECK(contains(what, "not a plain name"));
     CHECK_FALSE(contains(what, "\n"));
-    // A '?' left unencoded in the password makes the rest of the password the first key.
-    CHECK(contains(rejection("postgresql://u:1234?S3cr3t!pw@h/db=%zz"), "not a plain name"));
-    CHECK(contains(rejection("postgresql://u?S3cr3t!pw@h/db&S3cr3t!pw@h/db"), "not a plain name"));
+    // A '?' left unencoded in the password makes the rest of the password the first key:
+    // such a URL is refused for its stray '@' before any key is looked at.
+    CHECK(contains(rejection("postgresql://u:1234?S3cr3t!pw@h/db=%zz"), "unencoded '@' after the host"));
+    CHECK(contains(rejection("postgresql://u?S3cr3t!pw@h/db&S3cr3t!pw@h/db"), "unencoded '@' after the host"));
+}
+
+TEST_CASE("a password with an unencoded '/' or '?' is refused, never shown", "[url]") {
+    // The authority ends at the '/' or '?', leaving the password's tail and the real '@' in
+    // the path or query, where to_string() would print it.
+    CHECK(contains(rejection("postgresql://app:2024/S3cr3t!pw@db.example/prod"), "unencoded '@' after the host"));
+    CHECK(contains(rejection("postgresql://app:2024?sb.S3cr3t!pw@db.example/prod"), "unencoded '@' after the host"));
+    CHECK(contains(rejection("mysql://h/db?application_name=svc@node1", {}), "%40"));
+    CHECK(url::parse("mysql://h/db?application_name=svc%40node1").driver_option("application_name") ==
+          std::optional<std::string_view>("svc@node1"));
+    CHECK(url::parse("postgresql://u:p@h/db?application_name=svc@node1").driver_option("application_name") ==
+          std::optional<std::string_view>("svc@node1"));
 }
 
 // --- other errors ---------------------------------------------------------------------------

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cctype>
 #include <climits>
 #include <initializer_list>
 #include <optional>
@@ -46,25 +47,44 @@ std::string_view parse_one_of(std::string_view key, std::string_view value,
     bad_option(key, value, list);
 }
 
-// Whether the text after the first statement holds only what SQLite skips between statements:
-// whitespace, ';', "--" line comments and "/* */" comments (an unterminated one runs to the
-// end: tokenize.c).
-bool only_separators(std::string_view s) noexcept {
-    std::size_t i = 0;
+// The position of the first character at or after `i` that is not something SQLite skips
+// between statements: whitespace, ';', "--" line comments and "/* */" comments (an
+// unterminated one runs to the end: tokenize.c).
+std::size_t skip_separators(std::string_view s, std::size_t i = 0) noexcept {
     while (i < s.size()) {
         const char c = s[i];
         if (c == ';' || c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
             ++i;
         } else if (s.compare(i, 2, "--") == 0) {
             i = s.find('\n', i);
+            if (i == std::string_view::npos) return s.size();
         } else if (s.compare(i, 2, "/*") == 0) {
             i = s.find("*/", i + 2);
-            if (i != std::string_view::npos) i += 2;
+            if (i == std::string_view::npos) return s.size();
+            i += 2;
         } else {
-            return false;
+            break;
         }
     }
-    return true;
+    return i;
+}
+
+// Whether the text after the first statement holds only separators.
+bool only_separators(std::string_view s) noexcept { return skip_separators(s) == s.size(); }
+
+// Whether the statement's leading keyword is INSERT or REPLACE (any case): the statements
+// whose successful run inserted the row sqlite3_last_insert_rowid names.
+bool leads_with_insert(std::string_view sql) noexcept {
+    const std::size_t start = skip_separators(sql);
+    const auto keyword = [&](std::string_view k) {
+        if (sql.size() - start < k.size()) return false;
+        for (std::size_t j = 0; j < k.size(); ++j)
+            if ((sql[start + j] & ~0x20) != k[j]) return false;  // ASCII letters: case folded
+        if (start + k.size() == sql.size()) return true;
+        const auto next = static_cast<unsigned char>(sql[start + k.size()]);
+        return !(std::isalnum(next) || next == '_' || next == '$' || next >= 0x80);  // not INSERTX
+    };
+    return keyword("INSERT") || keyword("REPLACE");
 }
 
 }  // namespace
@@ -178,7 +198,6 @@ void sqlite_connection::exec(const char* sql, spi::operation op) {
 
 void sqlite_connection::run(control c, spi::operation op) {
     static constexpr const char* text[] = {"BEGIN IMMEDIATE", "BEGIN", "COMMIT", "ROLLBACK"};
-    if (db_ == nullptr) throw_native(nullptr, op, SQLITE_MISUSE);
     sqlite3_stmt*& stmt = control_[static_cast<std::size_t>(c)];
     if (stmt == nullptr) {
         const int rc = sqlite3_prepare_v3(db_, text[static_cast<std::size_t>(c)], -1, SQLITE_PREPARE_PERSISTENT,
@@ -196,7 +215,6 @@ void sqlite_connection::run(control c, spi::operation op) {
 }
 
 std::unique_ptr<spi::backend_statement> sqlite_connection::prepare(std::string_view sql) {
-    if (db_ == nullptr) throw_native(nullptr, spi::operation::prepare, SQLITE_MISUSE);
     if (sql.size() > static_cast<std::size_t>(INT_MAX))
         throw_usage("statement of " + std::to_string(sql.size()) + " bytes is longer than SQLite accepts", "sqlite",
                     name_);
@@ -207,7 +225,7 @@ std::unique_ptr<spi::backend_statement> sqlite_connection::prepare(std::string_v
                                       &stmt, &tail);
     if (rc != SQLITE_OK) throw_native(db_, spi::operation::prepare, rc);
     if (stmt == nullptr) throw_usage("the SQL text holds no statement, only whitespace or comments", "sqlite", name_);
-    auto prepared = std::make_unique<sqlite_statement>(db_, stmt, &read_transaction_);
+    auto prepared = std::make_unique<sqlite_statement>(db_, stmt, &tx_, leads_with_insert(sql));
     // SQLite prepares the first statement and ignores the rest; running half of what the
     // caller wrote silently is worse than refusing it.
     const std::size_t used = static_cast<std::size_t>(tail - sql.data());
@@ -224,7 +242,7 @@ void sqlite_connection::begin(tx_mode mode) {
         // prepared statements of the connection (pragma.c, OP_Expire), so each read
         // transaction would re-prepare the whole statement cache.
         run(control::begin_deferred, spi::operation::begin);
-        read_transaction_ = true;
+        tx_ = {.open = true, .read = true};
         return;
     }
     // The in-process queue first, then SQLite's lock: BEGIN IMMEDIATE takes the write lock
@@ -241,16 +259,20 @@ void sqlite_connection::begin(tx_mode mode) {
         finish();
         throw;
     }
+    tx_ = {.open = true, .read = false};
 }
 
 void sqlite_connection::commit() {
     try {
         run(control::commit, spi::operation::commit);
-    } catch (const spi::native_failure&) {
+    } catch (spi::native_failure& failure) {
         // "If COMMIT fails with SQLITE_BUSY the transaction remains active" and may be retried;
         // FULL, IOERR and NOMEM may have rolled it back (lang_transaction.html). Keep the
         // writer lock while the transaction is open: the caller's rollback() releases it.
-        if (db_ == nullptr || sqlite3_get_autocommit(db_) != 0) finish();
+        if (sqlite3_get_autocommit(db_) != 0) {
+            failure.error().transaction_ended = true;
+            finish();
+        }
         throw;
     }
     finish();
@@ -261,14 +283,15 @@ void sqlite_connection::rollback() {
         sqlite_connection* c;
         ~finisher() { c->finish(); }
     } always{this};
-    // Nothing to do on a lost handle, or when SQLite already ended the transaction (an error
-    // that rolls back on its own, lang_transaction.html §3): ROLLBACK would only fail.
-    if (db_ == nullptr || sqlite3_get_autocommit(db_) != 0) return;
+    // Nothing to send when SQLite already ended the transaction (an error that rolls back on
+    // its own, lang_transaction.html §3; the statement said transaction_ended): ROLLBACK would
+    // only fail. The writer lock is released either way.
+    if (sqlite3_get_autocommit(db_) != 0) return;
     run(control::rollback, spi::operation::rollback);
 }
 
 void sqlite_connection::finish() noexcept {
-    read_transaction_ = false;
+    tx_ = {};
     if (holds_lock_) {
         holds_lock_ = false;
         lock_->unlock();

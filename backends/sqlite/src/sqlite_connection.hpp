@@ -2,6 +2,7 @@
 // The SQLite driver options, and backend_connection over one sqlite3 handle with its locking.
 #pragma once
 
+#include "sqlite_statement.hpp"
 #include "writer_lock.hpp"
 
 #include <switchboard/spi/backend.hpp>
@@ -39,7 +40,9 @@ struct sqlite_options {
 /// One sqlite3 handle, opened with SQLITE_OPEN_NOMUTEX: core uses it from one thread at a
 /// time. Write transactions take the file's writer_lock, then BEGIN IMMEDIATE; read
 /// transactions are a deferred BEGIN, and their statements refuse to write (see
-/// sqlite_statement::execute).
+/// sqlite_statement::execute). When SQLite ends a transaction by itself after an error, the
+/// failing statement reports native_error::transaction_ended; rollback() then only releases
+/// the writer lock.
 class sqlite_connection final : public spi::backend_connection {
 public:
     /// Opens and configures the database; throws native_failure (operation::connect).
@@ -69,7 +72,7 @@ private:
     std::array<sqlite3_stmt*, 4> control_{};
     std::shared_ptr<writer_lock> lock_; // null for :memory: and writer_lock=off
     bool holds_lock_ = false;
-    bool read_transaction_ = false;     // read by this connection's statements
+    transaction_state tx_;              // read by this connection's statements
 };
 
 }  // namespace switchboard::sqlite

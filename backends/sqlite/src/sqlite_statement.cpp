@@ -19,23 +19,31 @@ namespace {
 constexpr char empty_bytes[1] = {0};
 }  // namespace
 
-sqlite_statement::sqlite_statement(sqlite3* db, sqlite3_stmt* stmt, const bool* read_transaction)
+sqlite_statement::sqlite_statement(sqlite3* db, sqlite3_stmt* stmt, const transaction_state* tx, bool inserts)
     : db_(db),
       stmt_(stmt),
-      read_transaction_(read_transaction),
-      parameter_count_(static_cast<std::size_t>(sqlite3_bind_parameter_count(stmt))) {
+      tx_(tx),
+      parameter_count_(static_cast<std::size_t>(sqlite3_bind_parameter_count(stmt))),
+      readonly_(sqlite3_stmt_readonly(stmt) != 0),
+      inserts_(inserts) {
     try {
-        const int n = sqlite3_column_count(stmt_);
-        names_.reserve(static_cast<std::size_t>(n));
-        for (int i = 0; i < n; ++i) {
-            const char* name = sqlite3_column_name(stmt_, i);  // null only when out of memory
-            names_.emplace_back(name != nullptr ? name : "");
-        }
+        load_names();
     } catch (...) {
         sqlite3_finalize(stmt_);
         throw;
     }
-    readonly_ = sqlite3_stmt_readonly(stmt_) != 0;
+}
+
+void sqlite_statement::load_names() {
+    // Assigned in place: a re-prepare that keeps the columns (a bound value that changed the
+    // query plan, c3ref/c_stmtstatus_counter.html) reuses the strings' buffers.
+    const int n = sqlite3_column_count(stmt_);
+    names_.resize(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) {
+        const char* name = sqlite3_column_name(stmt_, i);  // null only when out of memory
+        names_[static_cast<std::size_t>(i)].assign(name != nullptr ? name : "");
+    }
+    reprepares_ = sqlite3_stmt_status(stmt_, SQLITE_STMTSTATUS_REPREPARE, 0);
 }
 
 sqlite_statement::~sqlite_statement() { sqlite3_finalize(stmt_); }
@@ -119,30 +127,58 @@ void sqlite_statement::refuse_nan(int index) {
     throw spi::native_failure(std::move(e));
 }
 
+void sqlite_statement::fail(spi::operation op, int rc) {
+    spi::native_error e = native_error_of(db_, op, rc);
+    // Some errors make SQLite roll the whole transaction back by itself: INSERT OR ROLLBACK
+    // and RAISE(ROLLBACK) (lang_conflict.html, lang_createtrigger.html), and possibly FULL,
+    // IOERR, BUSY, NOMEM, INTERRUPT (lang_transaction.html, "Response To Errors Within A
+    // Transaction"). The connection is then back in autocommit mode, where each later
+    // statement would commit on its own: say so, and core refuses them until rollback().
+    e.transaction_ended = tx_->open && sqlite3_get_autocommit(db_) != 0;
+    throw spi::native_failure(std::move(e));
+}
+
 bool sqlite_statement::step(spi::operation op) {
     const int rc = sqlite3_step(stmt_);
     if (rc == SQLITE_ROW) return true;
-    if (rc != SQLITE_DONE) throw_native(db_, op, rc);
+    if (rc != SQLITE_DONE) fail(op, rc);
     // sqlite3_changes64 keeps the count of the connection's last INSERT/UPDATE/DELETE, so it
     // belongs to this run only if the connection's total moved meanwhile (not for a SELECT or
     // DDL) (c3ref/changes.html).
     affected_rows_ = !readonly_ && sqlite3_total_changes64(db_) != changes_before_
                          ? static_cast<std::uint64_t>(sqlite3_changes64(db_))
                          : 0;
-    last_insert_id_ = sqlite3_last_insert_rowid(db_);
+    // sqlite3_last_insert_rowid is the connection's last successful INSERT into a rowid
+    // table, whoever ran it (c3ref/last_insert_rowid.html): it belongs to this run only if
+    // the run changed rows and is an INSERT/REPLACE (which may reuse the same rowid), or the
+    // value moved (a `WITH ... INSERT`). An ignored INSERT OR IGNORE or an UPDATE gets none.
+    if (affected_rows_ > 0) {
+        const std::int64_t rowid = sqlite3_last_insert_rowid(db_);
+        if (inserts_ || rowid != rowid_before_) last_insert_id_ = rowid;
+    }
     return false;
 }
 
 void sqlite_statement::execute(std::span<const value_view> params) {
     if (running_) reset();  // core resets after every run; this keeps a missed one harmless
-    if (*read_transaction_ && sqlite3_stmt_readonly(stmt_) == 0) refuse_write();
+    if (tx_->read && !readonly_) refuse_write();
     bind(params);
-    if (!readonly_) changes_before_ = sqlite3_total_changes64(db_);  // see step()
+    if (!readonly_) {  // see step(); a statement that changes nothing never sets last_insert_id_
+        changes_before_ = sqlite3_total_changes64(db_);
+        if (!inserts_) rowid_before_ = sqlite3_last_insert_rowid(db_);
+        last_insert_id_.reset();
+    }
     affected_rows_ = 0;
     running_ = true;
     first_pending_ = true;
     has_row_ = false;
     has_row_ = step(spi::operation::execute);
+    // SQLite re-prepares a statement inside sqlite3_step when the schema changed since the
+    // last run (ALTER TABLE under a cached `SELECT *`): columns may have come, gone or been
+    // renamed, and names_ must follow (core reads column_count() after every execute()).
+    // Only the first step can re-prepare: from then on the run holds its read transaction.
+    if (sqlite3_stmt_status(stmt_, SQLITE_STMTSTATUS_REPREPARE, 0) != reprepares_) [[unlikely]]
+        load_names();
 }
 
 bool sqlite_statement::next_row() {

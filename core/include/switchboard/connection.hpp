@@ -15,6 +15,7 @@
 #include <chrono>
 #include <memory>
 #include <span>
+#include <type_traits>
 #include <string_view>
 
 namespace switchboard {
@@ -35,7 +36,9 @@ class connection_core;
 /// rollback(), which then succeeds locally; nothing is re-sent behind the caller's back.
 /// A disconnection outside a transaction closes it. begin() is the only call that
 /// re-establishes a closed connection. A wrong parameter count or a type mismatch throws
-/// usage_error before anything is sent, and leaves the connection usable.
+/// usage_error before anything is sent, and leaves the connection usable. Transaction control
+/// goes through begin()/commit()/rollback(): BEGIN, COMMIT, ROLLBACK... as statement text are
+/// refused with usage_error, so the connection always knows its state.
 class SWITCHBOARD_API connection {
 public:
     /// Opens a connection to db. Throws connection_error (errc::connect_failed) and friends.
@@ -65,6 +68,10 @@ public:
     /// std::optional<T> for a value that may be NULL.
     template <class T, class... P>
     T query_value(std::string_view sql, const P&... params) {
+        static_assert(!std::is_same_v<T, std::string_view> && !std::is_same_v<T, bytes_view> &&
+                          !std::is_same_v<T, value_view>,
+                      "query_value<T>: T must own its data (the row is gone when it returns): "
+                      "use std::string or bytes, or query() and read the row");
         result r = query(sql, params...);
         if (!r.next()) throw_no_row(r.sql());
         return r.current().template get<T>(0);
@@ -96,7 +103,7 @@ public:
 
     connection_state state() const noexcept;
     bool in_transaction() const noexcept { return state() == connection_state::in_transaction; }
-    const database& db() const noexcept;
+    const database& db() const;
 
     /// Closes now, rolling back an open transaction (errors ignored).
     void close() noexcept;
@@ -105,7 +112,8 @@ private:
     friend class transaction;
     friend class named_lock;
     [[noreturn]] static void throw_no_row(const std::string& statement);
-    std::unique_ptr<detail::connection_core> core_;
+    detail::connection_core& core() const;  // throws usage_error on a moved-from connection
+    std::shared_ptr<detail::connection_core> core_;
 };
 
 }  // namespace switchboard

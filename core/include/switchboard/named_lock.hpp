@@ -5,6 +5,7 @@
 #include <switchboard/export.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace switchboard {
@@ -14,8 +15,9 @@ class connection_core;
 }
 
 /// Holds a named lock taken with connection::lock(). Releases it in its destructor (errors
-/// swallowed: a lost connection has lost its locks anyway). Move-only; must not outlive its
-/// connection while held.
+/// swallowed: a lost connection has lost its locks anyway). Move-only. The lock belongs to
+/// the server session it was taken in: once that session is gone (connection lost, closed,
+/// reconnected or destroyed) the guard holds nothing and never touches a newer session.
 class SWITCHBOARD_API named_lock {
 public:
     named_lock(named_lock&& other) noexcept;
@@ -26,14 +28,18 @@ public:
 
     /// Releases now. Throws what the backend throws, except for a lost connection.
     void unlock();
-    bool held() const noexcept { return core_ != nullptr; }
+    /// Whether the lock is still held: not released, and its session still alive.
+    bool held() const noexcept;
     const std::string& name() const noexcept { return name_; }
 
 private:
     friend class connection;
-    named_lock(detail::connection_core& core, std::string name) noexcept : core_(&core), name_(std::move(name)) {}
+    named_lock(std::weak_ptr<detail::connection_core> core, std::uint64_t session, std::string name) noexcept
+        : core_(std::move(core)), session_(session), name_(std::move(name)) {}
+    std::shared_ptr<detail::connection_core> session_core() const noexcept;
 
-    detail::connection_core* core_ = nullptr;
+    std::weak_ptr<detail::connection_core> core_;
+    std::uint64_t session_ = 0;  // which connect() of the connection took it
     std::string name_;
 };
 

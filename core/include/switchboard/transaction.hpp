@@ -6,6 +6,7 @@
 #include <switchboard/tx_mode.hpp>
 
 #include <cstdint>
+#include <memory>
 
 namespace switchboard {
 
@@ -16,8 +17,8 @@ class connection_core;
 
 /// The transaction begun by connection::begin(). Rolls back in its destructor unless
 /// committed or rolled back (destructor errors are swallowed: the connection is then doomed
-/// or closed and says so on its next use). Move-only. While open it must not outlive its
-/// connection; once committed or rolled back through this object, it no longer refers to it.
+/// or closed and says so on its next use). Move-only. It may outlive its connection (or the
+/// connection may be moved or reassigned): it then is simply no longer active.
 ///
 ///     auto tx = conn.begin(tx_mode::write);
 ///     conn.execute("INSERT INTO t(v) VALUES (?)", 42);
@@ -40,10 +41,12 @@ public:
 
 private:
     friend class connection;
-    transaction(detail::connection_core& core, tx_mode mode, std::uint64_t serial) noexcept
-        : core_(&core), mode_(mode), serial_(serial) {}
+    transaction(std::weak_ptr<detail::connection_core> core, tx_mode mode, std::uint64_t serial) noexcept
+        : core_(std::move(core)), mode_(mode), serial_(serial) {}
+    /// The connection's state if this transaction is still the open one, else null.
+    std::shared_ptr<detail::connection_core> open_core() const noexcept;
 
-    detail::connection_core* core_ = nullptr;  // stable even when the connection object moves
+    std::weak_ptr<detail::connection_core> core_;  // expires with the connection
     tx_mode mode_ = tx_mode::write;
     std::uint64_t serial_ = 0;  // which begin() of the connection this is
 };

@@ -33,7 +33,7 @@ extern "C" {
 struct switchboard_plugin_descriptor {
     std::uint32_t abi;        ///< SWITCHBOARD_PLUGIN_ABI the plugin was built against
     std::uint32_t size;       ///< sizeof(switchboard_plugin_descriptor) as the plugin saw it
-    const char* build_tag;    ///< SWITCHBOARD_BUILD_TAG: compiler, C++ library ABI, build type, core major
+    const char* build_tag;    ///< SWITCHBOARD_BUILD_TAG: compiler, C++ library ABI, debug/release, core major
     const char* name;         ///< backend name, e.g. "sqlite"
     const char* version;      ///< the plugin's own version, for messages
     const char* const* schemes;  ///< URL schemes it serves, NULL-terminated, e.g. {"sqlite", nullptr}

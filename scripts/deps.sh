@@ -11,6 +11,21 @@ switchboard_packages=(
   libbenchmark-dev      # tests/bench (Google Benchmark)
 )
 
+# The client libraries of the PostgreSQL and MySQL/MariaDB plugins (built when found).
+switchboard_client_packages=(
+  libpq-dev                         # the PostgreSQL plugin (libpq)
+  libmariadb-dev                    # the MySQL/MariaDB plugin (Connector/C)
+)
+
+# The test servers (tests/support/servers.sh installs these itself, keeping Debian's own
+# service instances from starting) and the client libraries the plugins use.
+switchboard_server_packages=(
+  postgresql postgresql-client      # PostgreSQL primary + streaming replica on 127.0.0.1 for tests
+  mariadb-server mariadb-client     # MariaDB on 127.0.0.1 for tests
+  libpq-dev                         # the PostgreSQL plugin (libpq)
+  libmariadb-dev                    # the MySQL/MariaDB plugin (Connector/C)
+)
+
 switchboard_install_missing() {
   local missing=()
   for p in "$@"; do

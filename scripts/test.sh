@@ -4,10 +4,12 @@
 #
 #   scripts/test.sh                 build in build/ and run the whole suite
 #   SWITCHBOARD_SANITIZERS=1 ...    also ASan+UBSan (whole suite) and TSan (concurrency tests)
+#   the test servers (tests/support/servers.sh) run meanwhile; stopped at exit unless already running
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
-switchboard_install_missing "${switchboard_packages[@]}"
+# The PostgreSQL and MySQL plugins are built and tested too; servers.sh installs the servers.
+switchboard_install_missing "${switchboard_packages[@]}" "${switchboard_client_packages[@]}"
 
 jobs=$(nproc)
 sanitizers=${SWITCHBOARD_SANITIZERS:-}
@@ -24,7 +26,8 @@ run_suite() {
   while [ $# -gt 0 ] && [ "$1" != "--" ]; do ctest_args+=("$1"); shift; done
   [ $# -gt 0 ] && shift
   echo "=== $label: configure and build in $dir"
-  cmake -S . -B "$dir" -G Ninja "$@" >/dev/null
+  # Every backend ON: a plugin that silently failed to build would drop its tests unseen.
+  cmake -S . -B "$dir" -G Ninja -DSWITCHBOARD_SQLITE=ON -DSWITCHBOARD_POSTGRESQL=ON -DSWITCHBOARD_MYSQL=ON "$@" >/dev/null
   cmake --build "$dir" -j "$jobs"
   echo "=== $label: ctest ${ctest_args[*]}"
   local log="$dir/ctest.log" rc=0
@@ -44,6 +47,36 @@ run_suite() {
   echo "=== $label: $((total - bad)) passed, $bad failed"
 }
 
+# The test servers (PostgreSQL primary + streaming replica, MariaDB; 127.0.0.1 only), started once and
+# shared by every run below; stopped at exit, also on failure, unless they were running before.
+servers=tests/support/servers.sh
+servers_stop_at_exit=
+servers_missing=
+finish() {
+  local rc=$?
+  if [ -n "$servers_stop_at_exit" ]; then bash "$servers" stop || true; fi
+  exit "$rc"
+}
+trap finish EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+if bash "$servers" status >/dev/null 2>&1; then
+  echo "=== test servers: already running; left running at exit"
+else
+  servers_stop_at_exit=1
+fi
+echo "=== test servers: start"
+if bash "$servers" start; then
+  eval "$(bash "$servers" env)"
+elif [ "${CI:-}" = "true" ]; then
+  echo "switchboard: the test servers did not start (see above), and CI requires them" >&2
+  exit 1
+else
+  servers_missing="!!! WARNING: the test servers did not start (see above). The PostgreSQL and MariaDB tests will
+!!! fail. Fix the cause, then start them by hand: tests/support/servers.sh start"
+  echo "$servers_missing" >&2
+fi
+
 run_suite "tests" build -- -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
 if [ -n "$sanitizers" ]; then
@@ -57,5 +90,6 @@ if [ -n "$sanitizers" ]; then
 fi
 
 echo "=== took $(( $(date +%s) - started )) s"
+[ -z "$servers_missing" ] || echo "$servers_missing" >&2
 echo "switchboard: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -25,7 +25,8 @@ public:
     spi::capability capabilities() const noexcept override {
         using spi::capability;
         return capability::last_insert_id | capability::transactional_ddl | capability::writer_lock |
-               capability::read_only_transactions | capability::infinity_values;
+               capability::read_only_transactions | capability::infinity_values |
+               capability::nul_in_text;
     }
 
     void validate(const url& location) const override { (void)sqlite_options::from(location); }

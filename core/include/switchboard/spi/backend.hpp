@@ -103,6 +103,7 @@ enum class capability : std::uint32_t {
     writer_lock = 1u << 5,            ///< serialises write transactions in process (SQLite)
     nan_values = 1u << 6,             ///< a NaN double round-trips (SQLite stores NaN as NULL)
     infinity_values = 1u << 7,        ///< +-infinity doubles round-trip (MySQL's DOUBLE has none)
+    nul_in_text = 1u << 8,            ///< text values may hold NUL bytes (PostgreSQL text cannot)
 };
 constexpr capability operator|(capability a, capability b) noexcept {
     return static_cast<capability>(static_cast<std::uint32_t>(a) | static_cast<std::uint32_t>(b));

@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: MIT
+// The MySQL/MariaDB driver options, and backend_connection over one MYSQL handle: transactions, locks, identity.
+#pragma once
+
+#include <switchboard/spi/backend.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+struct st_mysql;
+
+namespace switchboard::mysql {
+
+class mysql_statement;
+
+/// How a connection protects itself with TLS (reliability.md §3.3, BACKRONYM CVE-2015-3152).
+enum class ssl_mode : std::uint8_t {
+    disabled,         ///< plain TCP (the default when no ssl_* option is given)
+    required,         ///< TLS or no connection (MYSQL_OPT_SSL_ENFORCE); the certificate is not checked
+    verify_ca,        ///< required + MYSQL_OPT_SSL_VERIFY_SERVER_CERT (Connector/C 3.3 then checks the host name too)
+    verify_identity,  ///< required + MYSQL_OPT_SSL_VERIFY_SERVER_CERT: chain and host name
+};
+
+/// The parts of a mysql:// or mariadb:// URL a connection uses, validated (backends/mysql/README.md).
+struct mysql_options {
+    std::string host;                     ///< empty: Connector/C's default ("localhost", the Unix socket)
+    unsigned port = 0;                    ///< 0: Connector/C's default (3306)
+    std::optional<std::string> user;
+    std::optional<std::string> password;  ///< never printed
+    std::string database;                 ///< empty: none selected
+    unsigned connect_timeout = 0;         ///< seconds; 0: Connector/C's default
+    unsigned read_timeout = 0;            ///< seconds; 0: none
+    unsigned write_timeout = 0;           ///< seconds; 0: none
+    ssl_mode ssl = ssl_mode::disabled;
+    std::string ssl_ca, ssl_capath, ssl_cert, ssl_key, ssl_cipher, ssl_crl;
+
+    /// Parses and checks everything in the URL a connection uses; throws usage_error, whose
+    /// message never holds the password or an option's value.
+    static mysql_options from(const url& location);
+};
+
+/// One MYSQL handle. Used by one thread at a time (spi/backend.hpp).
+///
+/// The wire carries one command at a time: while a statement streams an unbuffered result
+/// (the default, so 100k rows never sit in memory twice), any other command on the handle
+/// would fail with CR_COMMANDS_OUT_OF_SYNC 2014. The connection therefore remembers which
+/// statement is streaming, and before it or any other statement sends a command
+/// (make_way), reads the rest of that result into client memory with
+/// mysql_stmt_store_result. Only nested use (a statement run while another's result is
+/// still open) pays for that.
+class mysql_connection final : public spi::backend_connection {
+public:
+    /// Connects; throws native_failure (operation::connect) or usage_error.
+    mysql_connection(mysql_options options, std::string_view database_name);
+    ~mysql_connection() override;
+    mysql_connection(const mysql_connection&) = delete;
+    mysql_connection& operator=(const mysql_connection&) = delete;
+
+    std::unique_ptr<spi::backend_statement> prepare(std::string_view sql) override;
+    void begin(tx_mode mode) override;
+    void commit() override;
+    void rollback() override;
+    void lock(std::string_view name, std::chrono::milliseconds timeout) override;
+    void unlock(std::string_view name) override;
+    server_identity identity() override;
+
+    // ---- for mysql_statement ----------------------------------------------------------------
+
+    st_mysql* handle() const noexcept { return mysql_; }
+    const std::string& database_name() const noexcept { return name_; }
+
+    /// Frees the wire for a command from `next` (nullptr: the connection's own command) by
+    /// buffering whichever other statement is streaming. Throws native_failure
+    /// (operation::fetch) if reading the rest of that result fails.
+    void make_way(const mysql_statement* next) {
+        if (streaming_ != nullptr && streaming_ != next) buffer_streaming();
+    }
+    /// The same, for destructors: a failure is left for the buffered statement to report.
+    void make_way_noexcept(const mysql_statement* next) noexcept;
+    mysql_statement* streaming() const noexcept { return streaming_; }
+    void set_streaming(mysql_statement* s) noexcept { streaming_ = s; }
+
+    /// A native_error of this connection: the password scrubbed from the message, the
+    /// server's version attached, connection_bad set for a client lost-connection code. Any
+    /// error that classifies as disconnected marks this connection lost: rollback() then
+    /// makes no round trip.
+    spi::native_error native_error_of(spi::operation op, unsigned code, const char* sqlstate, const char* message);
+    /// throw native_failure(native_error_of(op, mysql_errno(handle), ...)).
+    [[noreturn]] void fail(spi::operation op);
+
+private:
+    void configure();
+    void buffer_streaming();
+    void query(std::string_view sql, spi::operation op);  // a statement with no result (mysql_real_query)
+    std::unique_ptr<mysql_statement> prepare_statement(std::string_view sql);
+    // Runs a one-row, one-column SELECT of the lock functions; nullopt for SQL NULL.
+    std::optional<std::int64_t> lock_call(std::unique_ptr<mysql_statement>& stmt, std::string_view sql,
+                                          std::span<const value_view> params);
+
+    mysql_options options_;
+    std::string name_;    // database name, for messages
+    std::string server_;  // mysql_get_server_info, e.g. "10.11.19-MariaDB"
+    st_mysql* mysql_ = nullptr;
+    mysql_statement* streaming_ = nullptr;  // the statement whose unbuffered result holds the wire
+    bool lost_ = false;                     // a lost-connection code was seen
+    std::unique_ptr<mysql_statement> get_lock_;      // SELECT GET_LOCK(?, ?), prepared at first use
+    std::unique_ptr<mysql_statement> release_lock_;  // SELECT RELEASE_LOCK(?)
+};
+
+/// The name GET_LOCK sees: `name` itself up to 64 bytes (MariaDB's limit is 64 characters),
+/// else "sb:" and a 128-bit hash of it in hex. Two long names that collide would only
+/// exclude each other, never let two holders in.
+std::string lock_key(std::string_view name);
+
+}  // namespace switchboard::mysql

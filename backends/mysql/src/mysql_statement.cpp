@@ -1,0 +1,546 @@
+// SPDX-License-Identifier: MIT
+// backend_statement over one MYSQL_STMT: bind, execute, fetch and decode, with no allocation per run once warm.
+#include "mysql_statement.hpp"
+
+#include "mysql_connection.hpp"
+
+#include <errmsg.h>
+
+#include <algorithm>
+#include <charconv>
+#include <climits>
+#include <cmath>
+#include <cstring>
+#include <new>
+#include <string>
+#include <utility>
+#include <variant>
+
+namespace switchboard::mysql {
+
+namespace {
+
+// A non-null pointer for empty text and blobs: Connector/C sends a parameter whose buffer is
+// null as SQL NULL (mysql_stmt_execute_generate_simple_request: "!stmt->params[i].buffer"),
+// and string_view{} has a null data().
+char empty_bytes[1] = {0};
+
+// Result buffers start at the column's declared byte length, within these bounds, and grow
+// for a longer value. Buffers grown past `keep_limit` are freed when the run ends, so a cached
+// statement that once read a 16 MiB blob does not pin it.
+constexpr std::size_t min_buffer = 32;
+constexpr std::size_t max_initial_buffer = 4096;
+constexpr std::size_t keep_limit = std::size_t{1} << 20;
+
+std::size_t initial_capacity(unsigned long declared) noexcept {
+    const std::size_t want = static_cast<std::size_t>(declared) + 1;  // room for Connector/C's terminating NUL
+    return std::clamp(want, min_buffer, max_initial_buffer);
+}
+
+}  // namespace
+
+mysql_statement::mysql_statement(mysql_connection& conn, MYSQL_STMT* stmt, std::string_view sql)
+    : conn_(conn), stmt_(stmt) {
+    try {
+        sql_.assign(sql);
+        params_.resize(mysql_stmt_param_count(stmt_));
+        param_binds_.assign(params_.size(), MYSQL_BIND{});  // value-initialised: all zero
+        multi_ = mysql_stmt_field_count(stmt_) == 0;
+        if (!multi_) {
+            // The result metadata of COM_STMT_PREPARE. Its fields array is the statement's own,
+            // which mysql_stmt_execute updates in place when a column's type changes (mariadb_stmt.c,
+            // stmt_read_execute_response), so keeping it lets execute() notice a change without
+            // allocating a new MYSQL_RES per run.
+            meta_ = mysql_stmt_result_metadata(stmt_);
+            if (meta_ == nullptr) fail(spi::operation::prepare);
+            setup_columns();
+        }
+    } catch (...) {
+        if (meta_ != nullptr) mysql_free_result(meta_);
+        mysql_stmt_close(stmt_);
+        throw;
+    }
+}
+
+mysql_statement::~mysql_statement() {
+    // mysql_stmt_close discards unread rows of whatever result holds the wire, this
+    // statement's or not (net_stmt_close flushes when the handle is not ready), so another
+    // statement's stream is buffered first.
+    conn_.make_way_noexcept(this);
+    if (conn_.streaming() == this) conn_.set_streaming(nullptr);
+    if (meta_ != nullptr) mysql_free_result(meta_);  // frees the MYSQL_RES only, not the fields
+    mysql_stmt_close(stmt_);
+}
+
+void mysql_statement::fail(spi::operation op) {
+    throw spi::native_failure(
+        conn_.native_error_of(op, mysql_stmt_errno(stmt_), mysql_stmt_sqlstate(stmt_), mysql_stmt_error(stmt_)));
+}
+
+void mysql_statement::refuse_double(std::size_t index, double d) {
+    // MySQL and MariaDB DOUBLE has no NaN or infinity: the server refuses or mangles them.
+    // Refused here, before anything is sent, as the SQLite backend refuses NaN.
+    throw_usage("parameter " + std::to_string(index + 1) + " is " + (std::isnan(d) ? "NaN" : "infinite") +
+                    ", which MySQL and MariaDB cannot store in a DOUBLE; bind null explicitly if that is meant",
+                "mysql");
+}
+
+// ---- result metadata ---------------------------------------------------------------------
+
+mysql_statement::column_kind mysql_statement::kind_of(const MYSQL_FIELD& field) noexcept {
+    // charsetnr 63 is "binary": BINARY, VARBINARY and BLOB columns (refman
+    // c-api-data-structures.html: "to distinguish between binary and nonbinary data ... check
+    // whether the charsetnr value is 63").
+    const bool binary = field.charsetnr == 63;
+    switch (field.type) {
+        case MYSQL_TYPE_NULL: return column_kind::null;
+        case MYSQL_TYPE_TINY:
+        case MYSQL_TYPE_SHORT:
+        case MYSQL_TYPE_INT24:
+        case MYSQL_TYPE_LONG:
+        case MYSQL_TYPE_YEAR: return column_kind::int64;
+        case MYSQL_TYPE_LONGLONG: return (field.flags & UNSIGNED_FLAG) != 0 ? column_kind::uint64 : column_kind::int64;
+        case MYSQL_TYPE_FLOAT:
+        case MYSQL_TYPE_DOUBLE: return column_kind::float64;
+        case MYSQL_TYPE_DECIMAL:
+        case MYSQL_TYPE_NEWDECIMAL: return column_kind::decimal;
+        case MYSQL_TYPE_BIT: return column_kind::bit;
+        // Connector/C formats these as text when fetched into a string buffer
+        // (ma_stmt_codec.c, ps_fetch_datetime): "2024-01-31 12:00:00.123456".
+        case MYSQL_TYPE_DATE:
+        case MYSQL_TYPE_NEWDATE:
+        case MYSQL_TYPE_TIME:
+        case MYSQL_TYPE_DATETIME:
+        case MYSQL_TYPE_TIMESTAMP: return column_kind::text;
+        case MYSQL_TYPE_GEOMETRY: return column_kind::blob;
+        default: return binary ? column_kind::blob : column_kind::text;
+    }
+}
+
+std::uint32_t mysql_statement::signature_of(const MYSQL_FIELD& field) noexcept {
+    return static_cast<std::uint32_t>(field.type) | ((field.flags & UNSIGNED_FLAG) != 0 ? 1u << 8 : 0u) |
+           (field.charsetnr == 63 ? 1u << 9 : 0u) | (field.decimals == 0 ? 1u << 10 : 0u);
+}
+
+void mysql_statement::setup_columns() {
+    const unsigned n = mysql_stmt_field_count(stmt_);
+    const MYSQL_FIELD* fields = meta_ != nullptr ? mysql_fetch_fields(meta_) : nullptr;
+    fields_ = nullptr;
+    std::vector<column_state> next(n);
+    for (unsigned i = 0; i < n; ++i) {
+        column_state& c = next[i];
+        const MYSQL_FIELD& f = fields[i];
+        c.name.assign(f.name != nullptr ? f.name : "", f.name != nullptr ? f.name_length : 0);
+        c.kind = kind_of(f);
+        c.integral = f.decimals == 0;
+        c.signature = signature_of(f);
+        switch (c.kind) {
+            case column_kind::text:
+            case column_kind::blob:
+            case column_kind::decimal: c.capacity = initial_capacity(f.length); break;
+            case column_kind::bit: c.capacity = 8; break;  // BIT(64) at most: 8 bytes
+            default: c.capacity = 0; break;
+        }
+        if (c.capacity != 0) c.data = std::make_unique_for_overwrite<char[]>(c.capacity);
+    }
+    columns_ = std::move(next);
+    result_binds_.assign(n, MYSQL_BIND{});
+    bind_result();
+    fields_ = fields;
+    shrunk_ = false;
+}
+
+void mysql_statement::bind_result() {
+    for (std::size_t i = 0; i < columns_.size(); ++i) {
+        column_state& c = columns_[i];
+        MYSQL_BIND& b = result_binds_[i];
+        std::memset(&b, 0, sizeof b);
+        b.length = &c.length;
+        b.is_null = &c.is_null;
+        b.error = &c.error;
+        switch (c.kind) {
+            case column_kind::null: b.buffer_type = MYSQL_TYPE_NULL; break;
+            case column_kind::int64:
+            case column_kind::uint64:
+                // Every integer type converts to LONGLONG exactly (ma_stmt_codec.c,
+                // ps_fetch_int32 -> convert_from_long); BIGINT UNSIGNED keeps its bit pattern.
+                b.buffer_type = MYSQL_TYPE_LONGLONG;
+                b.buffer = &c.number.i;
+                b.is_unsigned = c.kind == column_kind::uint64;
+                break;
+            case column_kind::float64:
+                b.buffer_type = MYSQL_TYPE_DOUBLE;
+                b.buffer = &c.number.d;
+                break;
+            case column_kind::text:
+            case column_kind::decimal:
+                if (!c.data) c.data = std::make_unique_for_overwrite<char[]>(c.capacity = min_buffer);
+                b.buffer_type = MYSQL_TYPE_STRING;
+                b.buffer = c.data.get();
+                b.buffer_length = static_cast<unsigned long>(c.capacity);
+                break;
+            case column_kind::blob:
+            case column_kind::bit:
+                if (!c.data) c.data = std::make_unique_for_overwrite<char[]>(c.capacity = min_buffer);
+                b.buffer_type = MYSQL_TYPE_BLOB;
+                b.buffer = c.data.get();
+                b.buffer_length = static_cast<unsigned long>(c.capacity);
+                break;
+        }
+    }
+    if (!result_binds_.empty() && mysql_stmt_bind_result(stmt_, result_binds_.data()) != 0) fail(spi::operation::execute);
+}
+
+bool mysql_statement::columns_match(unsigned field_count) const noexcept {
+    // fields_ is the statement's own array, which mysql_stmt_execute refreshes in place.
+    const std::size_t n = columns_.size();
+    if (fields_ == nullptr || field_count != n) return false;
+    const MYSQL_FIELD* f = fields_;
+    for (const column_state* c = columns_.data(), *end = c + n; c != end; ++c, ++f)
+        if (signature_of(*f) != c->signature) return false;
+    return true;
+}
+
+// ---- running -----------------------------------------------------------------------------
+
+void mysql_statement::execute(std::span<const value_view> params) {
+    conn_.make_way(this);
+    if (active_) reset();  // core resets after every run; this keeps a missed one harmless
+    if (params.size() != params_.size()) [[unlikely]]
+        throw_usage("the statement takes " + std::to_string(params_.size()) + " parameter(s), " +
+                        std::to_string(params.size()) + " given",
+                    "mysql");
+
+    // Fill the slots; register the array again only when a type or a buffer address changed
+    // (mysql_stmt_bind_param copies the MYSQL_BINDs, and makes the next execute send the types).
+    bool rebind = !params_bound_;
+    for (std::size_t i = 0; i < params.size(); ++i) {
+        const value_view& v = params[i];
+        param_slot& s = params_[i];
+        enum_field_types type = MYSQL_TYPE_NULL;
+        void* buffer = nullptr;
+        switch (type_of(v)) {
+            case value_type::null: break;
+            case value_type::boolean:
+                s.b = *std::get_if<bool>(&v) ? 1 : 0;
+                type = MYSQL_TYPE_TINY;
+                buffer = &s.b;
+                break;
+            case value_type::int64:
+                s.i = *std::get_if<std::int64_t>(&v);
+                type = MYSQL_TYPE_LONGLONG;
+                buffer = &s.i;
+                break;
+            case value_type::float64: {
+                const double d = *std::get_if<double>(&v);
+                if (!std::isfinite(d)) [[unlikely]]
+                    refuse_double(i, d);
+                s.d = d;
+                type = MYSQL_TYPE_DOUBLE;
+                buffer = &s.d;
+                break;
+            }
+            case value_type::text: {
+                // Exact length: text may hold NUL bytes. The caller's memory is read during
+                // mysql_stmt_execute only (see the class comment).
+                const std::string_view t = *std::get_if<std::string_view>(&v);
+                s.length = static_cast<unsigned long>(t.size());
+                type = MYSQL_TYPE_STRING;
+                buffer = t.empty() ? empty_bytes : const_cast<char*>(t.data());
+                break;
+            }
+            case value_type::blob: {
+                // MYSQL_TYPE_BLOB parameters are taken as binary, never converted from the
+                // connection's character set (server sql_prepare.cc, setup_one_conversion_function).
+                const bytes_view b = *std::get_if<bytes_view>(&v);
+                s.length = static_cast<unsigned long>(b.size);
+                type = MYSQL_TYPE_BLOB;
+                buffer = b.size == 0 ? static_cast<void*>(empty_bytes)
+                                     : const_cast<void*>(static_cast<const void*>(b.data));
+                break;
+            }
+        }
+        MYSQL_BIND& bind = param_binds_[i];
+        if (bind.buffer_type != type || bind.buffer != buffer || bind.length != &s.length) {
+            bind.buffer_type = type;
+            bind.buffer = buffer;
+            bind.length = &s.length;
+            bind.is_null = nullptr;
+            bind.is_unsigned = 0;
+            rebind = true;
+        }
+    }
+    if (rebind && !params_.empty()) {
+        params_bound_ = false;
+        if (mysql_stmt_bind_param(stmt_, param_binds_.data()) != 0) fail(spi::operation::execute);
+        params_bound_ = true;
+    }
+
+    done_ = false;
+    buffered_ = false;
+    if (mysql_stmt_execute(stmt_) != 0) [[unlikely]] {
+        if (mysql_stmt_errno(stmt_) == CR_NEW_STMT_METADATA) {
+            // The table changed its number of columns since the prepare: Connector/C refuses the
+            // result (rows still pending) and the handle would refuse every later run.
+            // Prepare it again, which discards the pending rows, so the next run works; this
+            // one is reported, never re-run behind the caller's back.
+            spi::native_error e = conn_.native_error_of(spi::operation::execute, mysql_stmt_errno(stmt_),
+                                                        mysql_stmt_sqlstate(stmt_), mysql_stmt_error(stmt_));
+            reprepare();
+            throw spi::native_failure(std::move(e));
+        }
+        fail(spi::operation::execute);
+    }
+
+    const unsigned fields = mysql_stmt_field_count(stmt_);
+    if (fields == 0) {
+        // affected rows = rows changed, not rows matched: CLIENT_FOUND_ROWS is off (README).
+        const my_ulonglong affected = mysql_stmt_affected_rows(stmt_);
+        affected_rows_ = affected == static_cast<my_ulonglong>(-1) ? 0 : affected;
+        const my_ulonglong id = mysql_stmt_insert_id(stmt_);
+        if (id != 0 && id <= static_cast<my_ulonglong>(INT64_MAX))
+            last_insert_id_ = static_cast<std::int64_t>(id);
+        else
+            last_insert_id_.reset();
+        return;
+    }
+    affected_rows_ = 0;
+    last_insert_id_.reset();
+    // A result set: its rows stream from here (mysql_stmt_fetch reads them one by one).
+    active_ = true;
+    conn_.set_streaming(this);
+    // Connector/C replaces the statement's fields array when the prepare announced no columns
+    // or more results follow (stored procedures): then the kept MYSQL_RES is stale.
+    if (meta_ == nullptr || meta_stale_ || multi_) [[unlikely]] {
+        if (meta_ != nullptr) mysql_free_result(meta_);
+        meta_ = mysql_stmt_result_metadata(stmt_);
+        meta_stale_ = false;
+        if (meta_ == nullptr) fail(spi::operation::execute);
+        setup_columns();
+    } else if (shrunk_ || !columns_match(fields)) [[unlikely]] {
+        // A column's type changed (SELECT ? with another parameter type, ALTER TABLE): the
+        // buffers and the way each column is decoded follow.
+        setup_columns();
+    }
+}
+
+bool mysql_statement::next_row() {
+    if (pending_) [[unlikely]] {
+        std::exception_ptr e = std::exchange(pending_, nullptr);
+        done_ = true;
+        std::rethrow_exception(e);
+    }
+    if (!active_ || done_) return false;
+    if (buffered_ && mysql_stmt_row_tell(stmt_) == nullptr) {
+        // The last buffered row was read. Never let mysql_stmt_fetch find that out itself: at
+        // the end it marks the whole handle ready (mysql->status), which would hide the rows
+        // of another statement streaming now, and mysql_stmt_free_result would then leave
+        // them on the wire. The next execute or close frees the buffered rows.
+        done_ = true;
+        return false;
+    }
+    const int rc = mysql_stmt_fetch(stmt_);
+    if (rc == 0) [[likely]]
+        return true;
+    if (rc == MYSQL_DATA_TRUNCATED) {
+        refetch_truncated();
+        return true;
+    }
+    done_ = true;
+    // The end of the rows (or an error, after which Connector/C marks the handle ready):
+    // the wire is free again, unless more result sets of a stored procedure follow.
+    if (conn_.streaming() == this && !(multi_ && mysql_stmt_more_results(stmt_))) conn_.set_streaming(nullptr);
+    if (rc == MYSQL_NO_DATA) return false;
+    fail(spi::operation::fetch);
+}
+
+void mysql_statement::refetch_truncated() {
+    // A value longer than its buffer: Connector/C filled what fit, set the column's error flag
+    // and the full length (ma_stmt_codec.c, convert_froma_string). Grow the buffer and read the
+    // whole value again from the row it still holds (mysql_stmt_fetch_column), then register
+    // the larger buffers for the next rows.
+    bool grew = false;
+    for (std::size_t i = 0; i < columns_.size(); ++i) {
+        column_state& c = columns_[i];
+        if (c.is_null || !c.error || c.capacity == 0 || c.length <= c.capacity) continue;
+        // Only buffers are ever short: numbers are fetched into types that hold them.
+        try {
+            const std::size_t capacity = std::max<std::size_t>(static_cast<std::size_t>(c.length) + 1, 2 * c.capacity);
+            c.data = std::make_unique_for_overwrite<char[]>(capacity);
+            c.capacity = capacity;
+            if (capacity > keep_limit) grown_ = true;
+        } catch (const std::bad_alloc&) {
+            c.data.reset();
+            c.capacity = 0;
+            throw spi::native_failure(conn_.native_error_of(spi::operation::fetch, CR_OUT_OF_MEMORY, "HY000",
+                                                            "out of memory for a column value"));
+        }
+        MYSQL_BIND b = result_binds_[i];
+        b.buffer = c.data.get();
+        b.buffer_length = static_cast<unsigned long>(c.capacity);
+        if (mysql_stmt_fetch_column(stmt_, &b, static_cast<unsigned>(i), 0) != 0) fail(spi::operation::fetch);
+        grew = true;
+    }
+    if (grew) bind_result();
+}
+
+value_view mysql_statement::unsigned_value(column_state& c, std::uint64_t u) noexcept {
+    if (u <= static_cast<std::uint64_t>(INT64_MAX))
+        return value_view(std::in_place_type<std::int64_t>, static_cast<std::int64_t>(u));
+    // Beyond int64: decimal text rather than a wrapped negative number.
+    const auto [end, ec] = std::to_chars(c.digits, c.digits + sizeof c.digits, u);
+    (void)ec;  // 20 digits always fit
+    return value_view(std::in_place_type<std::string_view>, c.digits, static_cast<std::size_t>(end - c.digits));
+}
+
+value_view mysql_statement::column(std::size_t index) noexcept {
+    column_state& c = columns_[index];
+    if (c.is_null) return value_view(std::in_place_type<null_t>);
+    switch (c.kind) {
+        case column_kind::int64: return value_view(std::in_place_type<std::int64_t>, c.number.i);
+        case column_kind::float64: return value_view(std::in_place_type<double>, c.number.d);
+        case column_kind::text:
+            return value_view(std::in_place_type<std::string_view>, c.data.get(), static_cast<std::size_t>(c.length));
+        case column_kind::blob:
+            return value_view(std::in_place_type<bytes_view>, reinterpret_cast<const std::byte*>(c.data.get()),
+                              static_cast<std::size_t>(c.length));
+        case column_kind::uint64: return unsigned_value(c, static_cast<std::uint64_t>(c.number.i));
+        case column_kind::decimal: {
+            const char* p = c.data.get();
+            const std::size_t n = c.length;
+            if (c.integral) {
+                std::int64_t i = 0;
+                const auto [end, ec] = std::from_chars(p, p + n, i);
+                if (ec == std::errc{} && end == p + n) return value_view(std::in_place_type<std::int64_t>, i);
+            }
+            return value_view(std::in_place_type<std::string_view>, p, n);
+        }
+        case column_kind::bit: {
+            // BIT(n) arrives as ceil(n/8) bytes, most significant first.
+            std::uint64_t u = 0;
+            const auto* p = reinterpret_cast<const unsigned char*>(c.data.get());
+            for (std::size_t i = 0; i < c.length && i < 8; ++i) u = (u << 8) | p[i];
+            return unsigned_value(c, u);
+        }
+        case column_kind::null: break;
+    }
+    return value_view(std::in_place_type<null_t>);
+}
+
+void mysql_statement::reset() noexcept {
+    if (pending_) [[unlikely]]
+        pending_ = nullptr;
+    if (!active_) return;
+    active_ = false;
+    mysql_connection& conn = conn_;
+    // mysql_stmt_free_result reads the rest of a streaming result off the wire (the protocol
+    // has no other way to skip rows), and frees a buffered one. It must not run while another
+    // statement streams: it would read that statement's rows (madb_reset_stmt flushes whenever
+    // the handle is not ready). A buffered result is then freed by the next execute or close.
+    if (conn.streaming() == this || conn.streaming() == nullptr) {
+        mysql_stmt_free_result(stmt_);
+        // Stored procedures: further result sets and the final status follow.
+        while (multi_ && mysql_stmt_more_results(stmt_)) {
+            if (mysql_stmt_next_result(stmt_) != 0) break;
+            mysql_stmt_free_result(stmt_);
+            meta_stale_ = true;
+        }
+        if (conn.streaming() == this) conn.set_streaming(nullptr);
+    }
+    done_ = true;
+    buffered_ = false;
+    if (grown_) [[unlikely]] {
+        grown_ = false;
+        for (column_state& c : columns_) {
+            if (c.capacity > keep_limit) {
+                c.data.reset();
+                c.capacity = 0;
+                shrunk_ = true;  // the next execute sets the buffers up again
+            }
+        }
+    }
+}
+
+void mysql_statement::buffer_rest() {
+    if (done_) {
+        // All rows read; only result sets of a stored procedure may follow.
+        conn_.set_streaming(nullptr);
+        while (mysql_stmt_more_results(stmt_)) {
+            if (mysql_stmt_next_result(stmt_) != 0) break;
+            mysql_stmt_free_result(stmt_);
+            meta_stale_ = true;
+        }
+        return;
+    }
+    // Valid after some rows were fetched unbuffered: it reads the remaining rows into the
+    // statement's own memory, and later mysql_stmt_fetch calls read from there
+    // (mariadb_stmt.c, mysql_stmt_store_result: stmt_buffered_fetch). The current row is
+    // already copied into this statement's buffers, so it stays readable.
+    conn_.set_streaming(nullptr);
+    if (mysql_stmt_store_result(stmt_) != 0) {
+        spi::native_error e = conn_.native_error_of(spi::operation::fetch, mysql_stmt_errno(stmt_),
+                                                    mysql_stmt_sqlstate(stmt_), mysql_stmt_error(stmt_));
+        pending_ = std::make_exception_ptr(spi::native_failure(e));
+        throw spi::native_failure(std::move(e));
+    }
+    buffered_ = true;
+    if (mysql_stmt_more_results(stmt_)) [[unlikely]] {
+        // A stored procedure (CALL) with further result sets: they follow on the wire, and
+        // reading them would replace the rows just stored. Discard them all so the other
+        // command can run, and tell this statement's reader instead of truncating silently.
+        // The stored rows go first: with rows still stored, mysql_stmt_free_result would free
+        // only them and leave the next result set's rows on the wire (madb_reset_stmt marks the
+        // handle ready before it would flush).
+        mysql_stmt_free_result(stmt_);
+        while (mysql_stmt_more_results(stmt_)) {
+            if (mysql_stmt_next_result(stmt_) != 0) break;
+            mysql_stmt_free_result(stmt_);
+        }
+        meta_stale_ = true;
+        buffered_ = false;
+        done_ = true;
+        error_info info;
+        info.kind = errc::usage;
+        info.message = "the rest of this CALL result was discarded: another statement ran on the connection while "
+                       "it was open (read a stored procedure's result to the end first)";
+        info.backend = "mysql";
+        pending_ = std::make_exception_ptr(usage_error(std::move(info)));
+        return;
+    }
+    if (mysql_stmt_row_tell(stmt_) == nullptr) {
+        // No rows were left. Connector/C still counts the rows fetched unbuffered, so it marks
+        // the handle as holding a stored result with no data, and the next mysql_stmt_execute
+        // would then wait on the wire for an end of rows that never comes (mariadb_stmt.c:
+        // "stmt->state > MYSQL_STMT_WAITING_USE_OR_STORE && ... && !stmt->result.data"). One
+        // fetch from the empty buffer ends it (MYSQL_NO_DATA, no wire traffic, this row's
+        // buffers untouched); no other statement streams at this point.
+        (void)mysql_stmt_fetch(stmt_);
+        done_ = true;
+    }
+}
+
+void mysql_statement::reprepare() noexcept {
+    if (meta_ != nullptr) {
+        mysql_free_result(meta_);
+        meta_ = nullptr;
+        fields_ = nullptr;
+    }
+    params_bound_ = false;
+    active_ = false;
+    done_ = true;
+    // mysql_stmt_prepare on a used handle discards its pending rows and closes the old
+    // server-side statement first (mariadb_stmt.c). A failure leaves meta_ null; the next
+    // execute reports what the server says then.
+    if (mysql_stmt_prepare(stmt_, sql_.data(), static_cast<unsigned long>(sql_.size())) != 0) return;
+    multi_ = mysql_stmt_field_count(stmt_) == 0;
+    try {
+        if (mysql_stmt_field_count(stmt_) > 0) {
+            meta_ = mysql_stmt_result_metadata(stmt_);
+            if (meta_ != nullptr) setup_columns();
+        }
+    } catch (...) {  // the next execute sets the columns up again (meta_stale_)
+        meta_stale_ = true;
+    }
+}
+
+}  // namespace switchboard::mysql

@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: MIT
+// Point select by primary key over loopback PostgreSQL: switchboard beside raw libpq PQexecPrepared, same binary, same server.
+//
+// Needs a server: SWITCHBOARD_TEST_PG_URL (tests/support/servers.sh env). Each side fills its
+// own TEMP table of 10,000 rows (id bigint primary key, n bigint, v text) with the same data,
+// then looks rows up by a pseudo-random key. Raw libpq does what an application does by
+// hand: a prepared statement, the key as text, PQexecPrepared with text results, both
+// columns read, PQclear.
+//
+// Wall time: run the binary and compare the medians of the two benchmarks; or, steadier on a
+// busy machine, `postgresql_point_select_bench --compare R` alternates blocks of 500 queries
+// of each side for R rounds in one process and prints the median time per query of each
+// and their ratio. Instructions per query
+// (client side only; the server is another process): `postgresql_point_select_bench --count
+// raw|switchboard N` runs exactly N queries and exits, so tests/bench/run_callgrind.sh
+// computes (I(2N) - I(N)) / N under valgrind --tool=callgrind.
+#include <switchboard/connection.hpp>
+
+#include <benchmark/benchmark.h>
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <vector>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace {
+
+constexpr std::int64_t row_count = 10000;
+constexpr const char* create_sql = "CREATE TEMP TABLE t (id BIGINT PRIMARY KEY, n BIGINT NOT NULL, v TEXT NOT NULL)";
+// The same rows on both sides: n = 3 id, v = "value-" (id * 7919 mod 100003), as in the SQLite bench.
+constexpr const char* fill_sql =
+    "INSERT INTO t (id, n, v) SELECT g, g * 3, 'value-' || (g * 7919 % 100003) FROM generate_series(1, 10000) g";
+
+const char* url() {
+    const char* u = std::getenv("SWITCHBOARD_TEST_PG_URL");
+    if (u == nullptr || *u == '\0') {
+        std::fprintf(stderr,
+                     "SWITCHBOARD_TEST_PG_URL is not set: start the test servers with\n"
+                     "  bash tests/support/servers.sh start && eval \"$(bash tests/support/servers.sh env)\"\n");
+        std::exit(2);
+    }
+    return u;
+}
+
+// The same pseudo-random sequence of keys for both sides.
+struct key_sequence {
+    std::uint64_t state = 0x9E3779B97F4A7C15ull;
+    std::int64_t next() noexcept {
+        state = state * 6364136223846793005ull + 1442695040888963407ull;
+        return static_cast<std::int64_t>((state >> 33) % row_count) + 1;
+    }
+};
+
+// ---- raw libpq -----------------------------------------------------------------------------
+
+struct raw_db {
+    PGconn* conn = nullptr;
+
+    void exec(const char* sql) {
+        PGresult* r = PQexec(conn, sql);
+        const ExecStatusType s = PQresultStatus(r);
+        PQclear(r);
+        if (s != PGRES_COMMAND_OK) throw std::runtime_error(std::string("raw libpq: ") + PQerrorMessage(conn));
+    }
+
+    raw_db() {
+        // A URI is a conninfo string to libpq (libpq-connect.html §34.1.1.2).
+        conn = PQconnectdb(url());
+        if (PQstatus(conn) != CONNECTION_OK) throw std::runtime_error(std::string("raw libpq: ") + PQerrorMessage(conn));
+        exec(create_sql);
+        exec(fill_sql);
+        exec("ANALYZE t");
+        PGresult* r = PQprepare(conn, "point", "SELECT n, v FROM t WHERE id = $1", 1, nullptr);
+        const ExecStatusType s = PQresultStatus(r);
+        PQclear(r);
+        if (s != PGRES_COMMAND_OK) throw std::runtime_error(std::string("raw libpq: ") + PQerrorMessage(conn));
+    }
+    ~raw_db() { PQfinish(conn); }
+
+    std::size_t lookup(std::int64_t id) {
+        char key[24];
+        *std::to_chars(key, key + sizeof key - 1, id).ptr = '\0';
+        const char* values[1] = {key};
+        PGresult* r = PQexecPrepared(conn, "point", 1, values, nullptr, nullptr, 0);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+            PQclear(r);
+            throw std::runtime_error("row missing");
+        }
+        std::int64_t n = 0;
+        const char* nt = PQgetvalue(r, 0, 0);
+        std::from_chars(nt, nt + PQgetlength(r, 0, 0), n);
+        const char* v = PQgetvalue(r, 0, 1);
+        const int len = PQgetlength(r, 0, 1);
+        const std::size_t out = static_cast<std::size_t>(n) + static_cast<std::size_t>(len) + static_cast<unsigned char>(v[0]);
+        PQclear(r);
+        return out;
+    }
+};
+
+// ---- switchboard ---------------------------------------------------------------------------
+
+struct switchboard_db {
+    switchboard::database db{url()};
+    switchboard::connection conn = db.connect();
+
+    switchboard_db() {
+        conn.execute(create_sql);
+        conn.execute(fill_sql);
+        conn.execute("ANALYZE t");
+    }
+
+    // The same work through the public API: cached statement, bound key, typed reads.
+    std::size_t lookup(std::int64_t id) {
+        switchboard::result r = conn.query("SELECT n, v FROM t WHERE id = ?", id);
+        if (!r.next()) throw std::runtime_error("row missing");
+        const switchboard::row& row = r.current();
+        const auto n = row.get<std::int64_t>(0);
+        const auto v = row.get<std::string_view>(1);
+        return static_cast<std::size_t>(n) + v.size() + static_cast<unsigned char>(v[0]);
+    }
+};
+
+template <class Db>
+void point_select(benchmark::State& state) {
+    Db db;
+    key_sequence keys;
+    for (auto _ : state) benchmark::DoNotOptimize(db.lookup(keys.next()));
+    state.SetItemsProcessed(state.iterations());
+}
+
+void BM_postgresql_point_select_raw(benchmark::State& state) { point_select<raw_db>(state); }
+void BM_postgresql_point_select_switchboard(benchmark::State& state) { point_select<switchboard_db>(state); }
+
+// Repeated: a loopback round trip drifts with the machine's load, so compare the medians.
+BENCHMARK(BM_postgresql_point_select_raw)->Repetitions(5)->ReportAggregatesOnly(true);
+BENCHMARK(BM_postgresql_point_select_switchboard)->Repetitions(5)->ReportAggregatesOnly(true);
+
+template <class Db>
+int run_counted(long count) {
+    Db db;
+    key_sequence keys;
+    std::size_t sink = 0;
+    for (long i = 0; i < count; ++i) sink += db.lookup(keys.next());
+    return sink == 42 ? 1 : 0;
+}
+
+// Alternating blocks, so both sides see the same drift of the machine and the server.
+int run_compare(long rounds) {
+    raw_db raw;
+    switchboard_db sb;
+    key_sequence raw_keys, sb_keys;
+    constexpr int block = 500;
+    std::vector<double> raw_ns, sb_ns;
+    std::size_t sink = 0;
+    const auto time_block = [&](auto& db, key_sequence& keys) {
+        const auto start = std::chrono::steady_clock::now();
+        for (int i = 0; i < block; ++i) sink += db.lookup(keys.next());
+        return std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count() / block;
+    };
+    for (int i = 0; i < 4; ++i) {  // warm both
+        time_block(raw, raw_keys);
+        time_block(sb, sb_keys);
+    }
+    for (long r = 0; r < rounds; ++r) {
+        if (r % 2 == 0) {
+            raw_ns.push_back(time_block(raw, raw_keys));
+            sb_ns.push_back(time_block(sb, sb_keys));
+        } else {
+            sb_ns.push_back(time_block(sb, sb_keys));
+            raw_ns.push_back(time_block(raw, raw_keys));
+        }
+    }
+    const auto median = [](std::vector<double> v) {
+        std::sort(v.begin(), v.end());
+        return v[v.size() / 2];
+    };
+    const double r = median(raw_ns), s = median(sb_ns);
+    std::printf("raw libpq:   %.0f ns/query (median of %ld blocks of %d)\n", r, rounds, block);
+    std::printf("switchboard: %.0f ns/query\n", s);
+    std::printf("ratio switchboard/raw: %.3f\n", s / r);
+    return sink == 42 ? 1 : 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    if (argc == 3 && std::strcmp(argv[1], "--compare") == 0) return run_compare(std::max(1L, std::strtol(argv[2], nullptr, 10)));
+    if (argc == 4 && std::strcmp(argv[1], "--count") == 0) {
+        const long count = std::strtol(argv[3], nullptr, 10);
+        if (std::strcmp(argv[2], "raw") == 0) return run_counted<raw_db>(count);
+        if (std::strcmp(argv[2], "switchboard") == 0) return run_counted<switchboard_db>(count);
+        return 2;
+    }
+    (void)url();  // fail early, with the message, before benchmark prints its header
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}

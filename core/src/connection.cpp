@@ -7,11 +7,28 @@
 
 #include <algorithm>
 #include <cctype>
+#include <condition_variable>
+#include <mutex>
+#include <random>
+#include <stop_token>
+#include <thread>
 #include <string>
 
 namespace switchboard {
 namespace detail {
 namespace {
+
+// Waits `delay`, returning early (false) when `cancel` is requested.
+bool wait_or_cancelled(std::chrono::milliseconds delay, const std::stop_token& cancel) {
+    if (!cancel.stop_possible()) {
+        std::this_thread::sleep_for(delay);
+        return true;
+    }
+    std::mutex m;
+    std::condition_variable_any cv;
+    std::unique_lock lock(m);
+    return !cv.wait_for(lock, cancel, delay, [] { return false; }) && !cancel.stop_requested();
+}
 
 // The first word of a statement, upper-cased, after white space and comments.
 std::string_view next_word(std::string_view sql, std::size_t& pos, std::string& buf) {
@@ -67,7 +84,51 @@ void connection_core::detach_results() noexcept {
     loose_.clear();
 }
 
-void connection_core::open() {
+namespace {
+
+// The error of a backoff that ends without a connection: connect_failed with the count of
+// attempts, the time spent and the last cause.
+[[noreturn]] void give_up(const error& last, unsigned attempts, std::chrono::steady_clock::time_point started,
+                          const reconnect_policy& policy) {
+    const bool cancelled = policy.cancel.stop_requested();
+    const auto spent =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+    error_info info = last.info();
+    info.kind = errc::connect_failed;
+    info.connection_usable = false;
+    info.transient = !cancelled;
+    info.message = std::string(cancelled ? "cancelled" : "gave up") + " after " + std::to_string(attempts) +
+                   " connection attempt(s) in " + std::to_string(spent.count()) + " ms (backoff deadline " +
+                   std::to_string(policy.deadline.count()) + " ms); last cause: " + last.message();
+    throw_error(std::move(info));
+}
+
+}  // namespace
+
+void connection_core::open(const reconnect_policy& policy) {
+    const auto started = std::chrono::steady_clock::now();
+    for (unsigned attempt = 1;; ++attempt) {
+        try {
+            open_once();
+            return;
+        } catch (const error& e) {
+            // Only a failure that another attempt may cure is retried, and only under backoff.
+            if (policy.kind != reconnect_policy::mode::backoff || !e.is_transient()) throw;
+            // Full jitter: a random wait up to the capped exponential bound.
+            thread_local std::minstd_rand rng{std::random_device{}()};
+            const auto cap = policy.delay_cap(attempt);
+            const auto delay = std::chrono::milliseconds(
+                std::uniform_int_distribution<long long>(0, static_cast<long long>(cap.count()))(rng));
+            // Never start an attempt past the deadline: giving up then keeps the total within
+            // the deadline plus one connect timeout.
+            if (policy.cancel.stop_requested() || std::chrono::steady_clock::now() - started + delay >= policy.deadline)
+                give_up(e, attempt, started, policy);
+            if (!wait_or_cancelled(delay, policy.cancel)) give_up(e, attempt, started, policy);
+        }
+    }
+}
+
+void connection_core::open_once() {
     const spi::connect_request request{db_.location(), db_.name()};
     conn_ = guarded({}, [&] { return backend_->connect(request); });
     if (!conn_) plugin_fault("connect() returned no connection", {});
@@ -177,13 +238,13 @@ void connection_core::release(statement_slot& slot) noexcept {
     }
 }
 
-void connection_core::begin(tx_mode mode) {
+void connection_core::begin(tx_mode mode, const reconnect_policy& policy) {
     if (state_ == connection_state::in_transaction)
         throw_usage("begin(): a transaction is already open on this connection", "BEGIN");
     if (state_ == connection_state::doomed) throw_not_open("BEGIN");
     // The one place a connection is re-established: never inside a transaction.
     if (state_ == connection_state::closed) {
-        open();
+        open(policy);
     } else {
         // An idle connection may have died unnoticed (server restarted while idle). BEGIN has
         // no effect worth keeping, so a BEGIN that finds the connection gone reconnects once
@@ -196,7 +257,7 @@ void connection_core::begin(tx_mode mode) {
         } catch (const error& e) {
             if (e.connection_usable()) throw;
         }
-        open();
+        open(policy);
     }
     guarded("BEGIN", [&] { conn_->begin(mode); });
     state_ = connection_state::in_transaction;
@@ -379,7 +440,14 @@ void connection_core::throw_not_open(std::string_view sql) const {
 
 // ---- connection ----------------------------------------------------------------------------
 
-connection::connection(const database& db) : core_(std::make_shared<detail::connection_core>(db)) { core_->open(); }
+connection::connection(const database& db) : core_(std::make_shared<detail::connection_core>(db)) {
+    core_->open(core_->effective_policy());
+}
+
+connection::connection(const database& db, const reconnect_policy& policy)
+    : core_(std::make_shared<detail::connection_core>(db)) {
+    core_->open(policy);
+}
 connection::connection(connection&& other) noexcept = default;
 connection& connection::operator=(connection&& other) noexcept = default;
 connection::~connection() = default;
@@ -413,7 +481,13 @@ result connection::query_params(std::string_view sql, std::span<const value_view
 }
 
 transaction connection::begin(tx_mode mode) {
-    core().begin(mode);
+    detail::connection_core& core = this->core();
+    core.begin(mode, core.effective_policy());
+    return transaction(core_, mode, core_->transaction_serial());
+}
+
+transaction connection::begin(tx_mode mode, const reconnect_policy& policy) {
+    core().begin(mode, policy);
     return transaction(core_, mode, core_->transaction_serial());
 }
 

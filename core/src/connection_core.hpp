@@ -4,6 +4,7 @@
 
 #include <switchboard/database.hpp>
 #include <switchboard/error.hpp>
+#include <switchboard/reconnect_policy.hpp>
 #include <switchboard/result.hpp>
 #include <switchboard/spi/backend.hpp>
 #include <switchboard/tx_mode.hpp>
@@ -46,7 +47,14 @@ public:
     connection_core(const connection_core&) = delete;
     connection_core& operator=(const connection_core&) = delete;
 
-    void open();
+    /// Opens the backend connection under the policy: one attempt, or backoff until its
+    /// deadline. Throws connect_failed (with the attempt count and last cause) when it gives up.
+    void open(const reconnect_policy& policy);
+    /// The policy in force for this thread: the innermost reconnect_scope, else the database's.
+    const reconnect_policy& effective_policy() const noexcept {
+        const reconnect_policy* scoped = reconnect_scope::current();
+        return scoped ? *scoped : db_.reconnect();
+    }
     void close() noexcept;
 
     /// A statement ready to execute, from the cache or freshly prepared. Throws as any call.
@@ -54,7 +62,7 @@ public:
     /// Gives a slot back after a run: resets the statement, deletes an uncached slot.
     void release(statement_slot& slot) noexcept;
 
-    void begin(tx_mode mode);
+    void begin(tx_mode mode, const reconnect_policy& policy);
     void commit();
     void rollback();
     void lock(std::string_view name, std::chrono::milliseconds timeout);
@@ -110,6 +118,7 @@ private:
     };
 
     [[noreturn]] void throw_not_open(std::string_view sql) const;
+    void open_once();
     /// Detaches live results from this core before it dies: they keep their slot and report
     /// a closed connection.
     void detach_results() noexcept;

@@ -18,6 +18,7 @@ struct database::state {
     url location;
     std::shared_ptr<spi::backend> backend;
     std::size_t statement_cache_size = 64;
+    reconnect_policy reconnect;
 };
 
 namespace {
@@ -54,11 +55,24 @@ database::database(std::string_view url_text, database_options options) {
     s->location = url::parse(url_text);
     s->name = options.name;
     s->statement_cache_size = options.statement_cache_size;
+    s->reconnect = options.reconnect;
+    const auto ms = [](std::string_view key, std::string_view value) {
+        return std::chrono::milliseconds(static_cast<long long>(parse_count(key, value)));
+    };
     for (const auto& [key, value] : s->location.library_options()) {
         if (key == "name") s->name = value;
         else if (key == "statement_cache") s->statement_cache_size = parse_count(key, value);
+        else if (key == "reconnect") {
+            if (value == "fail_fast") s->reconnect.kind = reconnect_policy::mode::fail_fast;
+            else if (value == "backoff") s->reconnect.kind = reconnect_policy::mode::backoff;
+            else throw_usage("library option sb.reconnect must be fail_fast or backoff");
+        } else if (key == "reconnect_deadline") s->reconnect.deadline = ms(key, value);
+        else if (key == "reconnect_initial_delay") s->reconnect.initial_delay = ms(key, value);
+        else if (key == "reconnect_max_delay") s->reconnect.max_delay = ms(key, value);
         else
-            throw_usage("unknown library option " + shown_key(key) + " (known: sb.name, sb.statement_cache)");
+            throw_usage("unknown library option " + shown_key(key) +
+                        " (known: sb.name, sb.statement_cache, sb.reconnect, sb.reconnect_deadline, "
+                        "sb.reconnect_initial_delay, sb.reconnect_max_delay)");
     }
     if (s->name.empty()) s->name = default_name(s->location);
     plugin_registry& registry = options.registry ? *options.registry : plugin_registry::global();
@@ -73,6 +87,7 @@ std::string database::to_string() const { return state_->location.to_string(); }
 std::string_view database::backend_name() const noexcept { return state_->backend->name(); }
 spi::capability database::capabilities() const noexcept { return state_->backend->capabilities(); }
 std::size_t database::statement_cache_size() const noexcept { return state_->statement_cache_size; }
+const reconnect_policy& database::reconnect() const noexcept { return state_->reconnect; }
 spi::backend& database::backend() const noexcept { return *state_->backend; }
 connection database::connect() const { return connection(*this); }
 

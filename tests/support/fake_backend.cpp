@@ -129,6 +129,10 @@ public:
     std::unique_ptr<spi::backend_connection> connect(const spi::connect_request&) override {
         ++script().connects;
         maybe_fail(script().fail_connect, spi::operation::connect);
+        if (script().failing_connects > 0) {
+            --script().failing_connects;
+            fail(spi::operation::connect, script().failing_connect_code);
+        }
         return std::make_unique<fake_connection>();
     }
     spi::classification classify(const spi::native_error& e) const noexcept override {
@@ -137,6 +141,11 @@ public:
             case fake_serialization: return spi::classification::of(errc::serialization);
             case fake_syntax: return spi::classification::of(errc::syntax);
             case fake_refused: return spi::classification::of(errc::connect_failed);
+            case fake_auth: {
+                auto c = spi::classification::of(errc::connect_failed);
+                c.transient = false;
+                return c;
+            }
             default: return spi::classification::of(errc::other);
         }
     }

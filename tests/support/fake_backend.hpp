@@ -21,7 +21,8 @@ enum fake_code : long long {
     fake_disconnect = 1,    ///< disconnected, connection unusable
     fake_serialization = 2, ///< serialization, transient
     fake_syntax = 3,        ///< syntax
-    fake_refused = 4,       ///< connect refused: connect_failed
+    fake_refused = 4,       ///< connect refused: connect_failed, transient
+    fake_auth = 5,          ///< authentication failed: connect_failed, not transient
 };
 
 /// What the fake backend does and has done. One per process (the descriptor's factory has no
@@ -36,6 +37,9 @@ struct fake_script {
     bool end_transaction_on_failure = false;
     // Named locks held, by name: lock() increments, unlock() decrements.
     std::map<std::string, int, std::less<>> locks;
+    // The next N connects fail with this code (fake_refused unless set otherwise).
+    int failing_connects = 0;
+    long long failing_connect_code = fake_refused;
     // Throw a std::runtime_error from the next execute (a backend breaking the contract).
     bool throw_foreign_on_execute = false;
     // Throw a switchboard::error of this kind, with no context, from the next begin() (as an

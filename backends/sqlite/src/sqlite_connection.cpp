@@ -161,6 +161,17 @@ sqlite_connection::sqlite_connection(sqlite_options options, std::string_view da
 
 void sqlite_connection::configure() {
     sqlite3_busy_timeout(db_, static_cast<int>(options_.busy_timeout.count()));
+    // SQLite calls the authorizer only while it compiles a statement, which includes the
+    // re-prepare inside sqlite3_step after a schema change (c3ref/set_authorizer.html). Counting
+    // those calls lets a statement notice a re-prepare with one load and compare per run,
+    // where sqlite3_stmt_status costs about 25 instructions on the hot path. It allows everything.
+    sqlite3_set_authorizer(
+        db_,
+        [](void* counter, int, const char*, const char*, const char*, const char*) {
+            ++*static_cast<std::uint64_t*>(counter);
+            return SQLITE_OK;
+        },
+        &compilations_);
     // Hardening for files from untrusted sources (security.html): DEFENSIVE forbids writes
     // that corrupt on purpose (writable_schema, ...); TRUSTED_SCHEMA=0 keeps functions with
     // side effects out of views and triggers; extension loading stays off. Double-quoted
@@ -225,7 +236,7 @@ std::unique_ptr<spi::backend_statement> sqlite_connection::prepare(std::string_v
                                       &stmt, &tail);
     if (rc != SQLITE_OK) throw_native(db_, spi::operation::prepare, rc);
     if (stmt == nullptr) throw_usage("the SQL text holds no statement, only whitespace or comments", "sqlite", name_);
-    auto prepared = std::make_unique<sqlite_statement>(db_, stmt, &tx_, leads_with_insert(sql));
+    auto prepared = std::make_unique<sqlite_statement>(db_, stmt, &tx_, &compilations_, leads_with_insert(sql));
     // SQLite prepares the first statement and ignores the rest; running half of what the
     // caller wrote silently is worse than refusing it.
     const std::size_t used = static_cast<std::size_t>(tail - sql.data());

@@ -73,6 +73,7 @@ private:
     std::shared_ptr<writer_lock> lock_; // null for :memory: and writer_lock=off
     bool holds_lock_ = false;
     transaction_state tx_;              // read by this connection's statements
+    std::uint64_t compilations_ = 0;    // (re)prepares seen by the authorizer; read by statements
 };
 
 }  // namespace switchboard::sqlite

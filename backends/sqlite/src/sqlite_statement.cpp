@@ -19,10 +19,12 @@ namespace {
 constexpr char empty_bytes[1] = {0};
 }  // namespace
 
-sqlite_statement::sqlite_statement(sqlite3* db, sqlite3_stmt* stmt, const transaction_state* tx, bool inserts)
+sqlite_statement::sqlite_statement(sqlite3* db, sqlite3_stmt* stmt, const transaction_state* tx,
+                                   const std::uint64_t* compilations, bool inserts)
     : db_(db),
       stmt_(stmt),
       tx_(tx),
+      compilations_(compilations),
       parameter_count_(static_cast<std::size_t>(sqlite3_bind_parameter_count(stmt))),
       readonly_(sqlite3_stmt_readonly(stmt) != 0),
       inserts_(inserts) {
@@ -44,6 +46,7 @@ void sqlite_statement::load_names() {
         names_[static_cast<std::size_t>(i)].assign(name != nullptr ? name : "");
     }
     reprepares_ = sqlite3_stmt_status(stmt_, SQLITE_STMTSTATUS_REPREPARE, 0);
+    compilations_seen_ = *compilations_;
 }
 
 sqlite_statement::~sqlite_statement() { sqlite3_finalize(stmt_); }
@@ -177,8 +180,12 @@ void sqlite_statement::execute(std::span<const value_view> params) {
     // last run (ALTER TABLE under a cached `SELECT *`): columns may have come, gone or been
     // renamed, and names_ must follow (core reads column_count() after every execute()).
     // Only the first step can re-prepare: from then on the run holds its read transaction.
-    if (sqlite3_stmt_status(stmt_, SQLITE_STMTSTATUS_REPREPARE, 0) != reprepares_) [[unlikely]]
-        load_names();
+    // The connection's compile counter moves on any (re)prepare; only then is the statement's
+    // own re-prepare counter asked.
+    if (*compilations_ != compilations_seen_) [[unlikely]] {
+        if (sqlite3_stmt_status(stmt_, SQLITE_STMTSTATUS_REPREPARE, 0) != reprepares_) load_names();
+        compilations_seen_ = *compilations_;
+    }
 }
 
 bool sqlite_statement::next_row() {

@@ -42,7 +42,8 @@ struct transaction_state {
 /// step and core's parameter views die when execute() returns (spi/backend.hpp, Lifetimes).
 class sqlite_statement final : public spi::backend_statement {
 public:
-    sqlite_statement(sqlite3* db, sqlite3_stmt* stmt, const transaction_state* tx, bool inserts);
+    sqlite_statement(sqlite3* db, sqlite3_stmt* stmt, const transaction_state* tx, const std::uint64_t* compilations,
+                     bool inserts);
     ~sqlite_statement() override;
     sqlite_statement(const sqlite_statement&) = delete;
     sqlite_statement& operator=(const sqlite_statement&) = delete;
@@ -71,6 +72,8 @@ private:
     sqlite3* db_;
     sqlite3_stmt* stmt_;
     const transaction_state* tx_;
+    const std::uint64_t* compilations_;  // the connection's count of (re)prepares
+    std::uint64_t compilations_seen_ = 0;  // its value when names_ were last checked
     std::size_t parameter_count_;
     std::vector<std::string> names_;  // copied at prepare and re-prepare: SQLite's pointers die then
     std::vector<char> arena_;         // owned copies of text/blob parameters (statements with rows)

@@ -5,6 +5,7 @@
 #include <switchboard/database.hpp>
 #include <switchboard/export.hpp>
 #include <switchboard/named_lock.hpp>
+#include <switchboard/reconnect_policy.hpp>
 #include <switchboard/result.hpp>
 #include <switchboard/server_identity.hpp>
 #include <switchboard/transaction.hpp>
@@ -41,8 +42,11 @@ class connection_core;
 /// refused with usage_error, so the connection always knows its state.
 class SWITCHBOARD_API connection {
 public:
-    /// Opens a connection to db. Throws connection_error (errc::connect_failed) and friends.
+    /// Opens a connection to db under its reconnect policy (or the thread's reconnect_scope).
+    /// Throws connection_error (errc::connect_failed) and friends.
     explicit connection(const database& db);
+    /// Opens a connection under this reconnect policy.
+    connection(const database& db, const reconnect_policy& policy);
     connection(connection&& other) noexcept;
     connection& operator=(connection&& other) noexcept;
     connection(const connection&) = delete;
@@ -82,9 +86,12 @@ public:
 
     /// Begins a transaction: tx_mode::write takes the backend's write lock semantics
     /// (SQLite: BEGIN IMMEDIATE behind the writer lock), tx_mode::read is read-only where the
-    /// backend can enforce it. Reconnects first if the connection is closed. Throws usage_error
-    /// if a transaction is already open.
+    /// backend can enforce it. Reconnects first, under the reconnect policy, if the connection
+    /// is closed or turns out to have died while idle. Throws usage_error if a transaction is
+    /// already open.
     transaction begin(tx_mode mode = tx_mode::write);
+    /// begin() with this reconnect policy instead of the scope's or the database's.
+    transaction begin(tx_mode mode, const reconnect_policy& policy);
 
     /// Commits the open transaction. A disconnection here throws errc::commit_outcome_unknown.
     void commit();

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <switchboard/export.hpp>
+#include <switchboard/reconnect_policy.hpp>
 #include <switchboard/spi/backend.hpp>
 #include <switchboard/url.hpp>
 
@@ -25,6 +26,10 @@ struct database_options {
     /// Prepared statements kept per connection (least recently used are dropped);
     /// URL option sb.statement_cache. 0 disables the cache.
     std::size_t statement_cache_size = 64;
+    /// How connections re-establish themselves (at connect and at begin()); URL options
+    /// sb.reconnect=fail_fast|backoff, sb.reconnect_deadline, sb.reconnect_initial_delay,
+    /// sb.reconnect_max_delay (ms). A reconnect_scope or a begin() argument overrides it.
+    reconnect_policy reconnect;
     /// Where to look up the backend; nullptr means plugin_registry::global().
     plugin_registry* registry = nullptr;
 };
@@ -48,6 +53,8 @@ public:
     spi::capability capabilities() const noexcept;
     bool has(spi::capability c) const noexcept { return spi::has(capabilities(), c); }
     std::size_t statement_cache_size() const noexcept;
+    /// The default reconnect policy of this database's connections.
+    const reconnect_policy& reconnect() const noexcept;
 
     /// Opens a new connection. Throws connection_error (errc::connect_failed, ...).
     connection connect() const;

@@ -96,6 +96,20 @@ TEST_CASE("comments are left alone", "[postgresql][rewriter]") {
     CHECK(rw("SELECT '/*', ?, '*/'") == "SELECT '/*', $1, '*/'");
 }
 
+TEST_CASE("a line comment ends at a carriage return as well as a newline", "[postgresql][rewriter]") {
+    // scan.l: comment ("--"{non_newline}*) with non_newline [^\n\r]. Text written on an old
+    // Mac, or a CR-only line break from a generator, ends the comment there.
+    CHECK(rw("SELECT 1 -- x\r + ?::int") == "SELECT 1 -- x\r + $1::int");
+    CHECK(count("SELECT 1 -- x\r + ?::int") == 1);
+    CHECK(rw("SELECT ? -- why?\r\n, ?") == "SELECT $1 -- why?\r\n, $2");
+    CHECK(rw("SELECT ? --\r?") == "SELECT $1 --\r$2");
+    CHECK(rw("SELECT ? -- a \r b ? \n c ?") == "SELECT $1 -- a \r b $2 \n c $3");
+    // Only the end of the comment changes: a CR inside quotes or a block comment is plain text.
+    CHECK(rw("SELECT '\r?' -- \r?") == "SELECT '\r?' -- \r$1");
+    CHECK(rw("SELECT /* \r ? */ ?") == "SELECT /* \r ? */ $1");
+    CHECK(count("SELECT 1 -- ? \r-- ?\n-- ?") == 0);
+}
+
 TEST_CASE("dollar-quoted bodies are left alone", "[postgresql][rewriter]") {
     CHECK(rw("SELECT $$?$$, ?") == "SELECT $$?$$, $1");
     CHECK(rw("SELECT $tag$ it's ? $$ ? $tag$, ?") == "SELECT $tag$ it's ? $$ ? $tag$, $1");
@@ -143,7 +157,7 @@ TEST_CASE("property: only placeholders change, and the count matches the $n prod
     // it is glued to an identifier character or digit.
     const std::string_view quoted[] = {
         "'?'", "'it''s ?'", "E'\\'?'", "E'\\\\?'", "\"?\"", "\"a\"\"?\"", "$$ ? $$", "$q$ ' ? \" $q$",
-        "/* ? /* ? */ ? */", "-- ? ' \" $$\n", "U&'?'", "X'?'", "''", "date'?'",
+        "/* ? /* ? */ ? */", "-- ? ' \" $$\n", "-- ? ' $$\r", "U&'?'", "X'?'", "''", "date'?'",
     };
     const std::string_view plain[] = {"SELECT", "a", "b_1", "x$y", "(", ")", ",", "=", "::int", "1", "+", "||", "<>"};
     const std::uint32_t seed = std::random_device{}();

@@ -91,7 +91,8 @@ rewritten_sql rewrite_placeholders(std::string_view s, bool standard_conforming_
         } else if (c == '"') {
             copy_to(skip_quoted(s, i, '"', false));
         } else if (c == '-' && i + 1 < s.size() && s[i + 1] == '-') {
-            const std::size_t nl = s.find('\n', i);
+            // scan.l: comment ("--"{non_newline}*), non_newline [^\n\r]: a CR ends it too.
+            const std::size_t nl = s.find_first_of("\n\r", i);
             copy_to(nl == std::string_view::npos ? s.size() : nl);
         } else if (c == '/' && i + 1 < s.size() && s[i + 1] == '*') {
             copy_to(skip_block_comment(s, i));

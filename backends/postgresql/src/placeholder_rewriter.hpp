@@ -22,7 +22,7 @@ struct rewritten_sql {
 ///   - escape strings E'...' where a backslash escapes any character (and '' still doubles);
 ///     with standard_conforming_strings off, plain '...' literals take backslash escapes too;
 ///   - quoted identifiers "..." with "" doubling (and U&"...");
-///   - line comments -- to the end of the line;
+///   - line comments -- to the end of the line (a \n or a \r, scan.l non_newline);
 ///   - block comments /* ... */, which nest;
 ///   - dollar-quoted bodies $$...$$ and $tag$...$tag$, where a tag is an identifier
 ///     ([A-Za-z_ and bytes >= 0x80] then also digits) and a '$' that continues an identifier

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <initializer_list>
 #include <thread>
+#include <type_traits>
 
 namespace switchboard::postgresql {
 
@@ -217,6 +218,15 @@ void postgresql_connection::on_notice(void* self, const PGresult* notice) noexce
 void postgresql_connection::fail(PGresult* result, spi::operation op) {
     spi::native_error e = native_error_of(conn_, result, op);
     PQclear(result);
+    // The transaction this connection began is over on the server although neither commit()
+    // nor rollback() succeeded: a COMMIT refused by a deferred constraint (23505 ...) or a
+    // serialization failure (40001) ends it (xact.c CommitTransaction aborts on error), and
+    // so does a COMMIT answered with ROLLBACK. Core must then refuse the rest of the
+    // transaction: the next statement would otherwise run, and commit, on its own.
+    if (in_transaction_ && !e.connection_bad && PQtransactionStatus(conn_) == PQTRANS_IDLE) {
+        e.transaction_ended = true;
+        in_transaction_ = false;
+    }
     if (e.connection_bad && !farewell_message_.empty() && e.message.find(farewell_message_) == std::string::npos) {
         if (e.sqlstate.empty()) e.sqlstate = farewell_sqlstate_;
         std::string why = farewell_message_;
@@ -227,6 +237,7 @@ void postgresql_connection::fail(PGresult* result, spi::operation op) {
 }
 
 void postgresql_connection::retire(std::string statement_name) noexcept {
+    if (statement_name.empty()) return;
     try {
         retired_.push_back(std::move(statement_name));
     } catch (...) {  // out of memory: the statement stays prepared until the session ends
@@ -239,12 +250,39 @@ void postgresql_connection::deallocate_retired() noexcept {
     if (retired_.empty() || PQtransactionStatus(conn_) != PQTRANS_IDLE) return;
     try {
         std::string sql;
-        for (const std::string& n : retired_) sql += "DEALLOCATE " + n + ";";
-        // One round trip; errors are ignored (a lost connection shows at the next call).
-        PQclear(PQexec(conn_, sql.c_str()));
+        for (const std::string& n : retired_) {
+            sql += "DEALLOCATE ";
+            sql += n;
+            sql += ';';
+        }
+        // One round trip for all of them. A simple query stops at its first failing
+        // statement: a name already gone (26000, after DEALLOCATE ALL or DISCARD ALL run by
+        // hand) would leave every later one prepared for the rest of the session. Then each
+        // goes again on its own, errors ignored (26000 for the ones already done: prepared
+        // statements are not transactional, so those before the failure stay deallocated).
+        PGresult* r = PQexec(conn_, sql.c_str());
+        const bool done = r != nullptr && PQresultStatus(r) == PGRES_COMMAND_OK;
+        PQclear(r);
+        if (!done) {
+            for (const std::string& n : retired_) {
+                // A lost session took its prepared statements with it (and shows at the next call).
+                if (PQstatus(conn_) != CONNECTION_OK || PQtransactionStatus(conn_) != PQTRANS_IDLE) break;
+                PQclear(PQexec(conn_, ("DEALLOCATE " + n).c_str()));
+            }
+        }
         retired_.clear();
     } catch (...) {  // out of memory building the text: try again next time
     }
+}
+
+std::string postgresql_connection::prepare_named(const std::string& sql, int parameters, const unsigned* types) {
+    deallocate_retired();
+    std::string statement_name = "sb" + std::to_string(++statement_serial_);
+    static_assert(sizeof(Oid) == sizeof(unsigned) && std::is_unsigned_v<Oid>);
+    PGresult* r = PQprepare(conn_, statement_name.c_str(), sql.c_str(), parameters, types);
+    if (r == nullptr || PQresultStatus(r) != PGRES_COMMAND_OK) fail(r, spi::operation::prepare);
+    PQclear(r);
+    return statement_name;
 }
 
 std::unique_ptr<spi::backend_statement> postgresql_connection::prepare(std::string_view sql) {
@@ -263,15 +301,13 @@ std::unique_ptr<spi::backend_statement> postgresql_connection::prepare(std::stri
         throw_usage("the statement has " + std::to_string(rewritten.parameter_count) +
                         " parameters; PostgreSQL accepts at most 65535",
                     backend_name, name_);
-    deallocate_retired();
-    std::string statement_name = "sb" + std::to_string(++statement_serial_);
-    // No parameter types: the server infers each from its use, as for an untyped literal.
-    PGresult* r = PQprepare(conn_, statement_name.c_str(), rewritten.text.c_str(),
-                            static_cast<int>(rewritten.parameter_count), nullptr);
-    if (r == nullptr || PQresultStatus(r) != PGRES_COMMAND_OK) fail(r, spi::operation::prepare);
-    PQclear(r);
-    return std::make_unique<postgresql_statement>(*this, conn_, std::move(statement_name), std::move(rewritten.text),
-                                                  rewritten.parameter_count, numeric_as_double_);
+    auto statement = std::make_unique<postgresql_statement>(*this, conn_, std::move(rewritten.text),
+                                                            rewritten.parameter_count, numeric_as_double_);
+    // A statement with parameters is PREPAREd at its first execute(), when the types of the
+    // bound values are known (postgresql_statement). One without is prepared now, so that its
+    // errors (syntax, unknown table) show here.
+    if (rewritten.parameter_count == 0) statement->prepare_now();
+    return statement;
 }
 
 void postgresql_connection::command(const char* sql, spi::operation op) {
@@ -284,6 +320,7 @@ void postgresql_connection::begin(tx_mode mode) {
     // READ ONLY: every write then fails with 25006 (read_only_sql_transaction), classified
     // errc::read_only (sql-set-transaction.html).
     command(mode == tx_mode::read ? "BEGIN READ ONLY" : "BEGIN", spi::operation::begin);
+    in_transaction_ = true;
 }
 
 void postgresql_connection::commit() {
@@ -294,14 +331,18 @@ void postgresql_connection::commit() {
     // committed. Reported as 25P02 (in_failed_sql_transaction), classified errc::usage: the
     // program committed after an error it had already been told about; the work must be
     // run again, and the transaction is over on the server (rollback() costs no round trip).
+    // Hence transaction_ended: core refuses further statements until rollback(), each of
+    // which would otherwise run, and commit, on its own.
     const bool rolled_back = std::strcmp(PQcmdStatus(r), "ROLLBACK") == 0;
     PQclear(r);
+    in_transaction_ = false;
     if (rolled_back) {
         spi::native_error e;
         e.op = spi::operation::commit;
         e.sqlstate = "25P02";
         e.message = "COMMIT rolled back: a statement of this transaction had failed, so PostgreSQL ended it "
                     "with ROLLBACK and nothing was committed";
+        e.transaction_ended = true;
         throw spi::native_failure(std::move(e));
     }
 }
@@ -309,8 +350,12 @@ void postgresql_connection::commit() {
 void postgresql_connection::rollback() {
     // A lost session has rolled back already; and when the server holds no transaction
     // (after a COMMIT that rolled back), ROLLBACK would only draw a warning.
-    if (PQstatus(conn_) == CONNECTION_BAD || PQtransactionStatus(conn_) == PQTRANS_IDLE) return;
+    if (PQstatus(conn_) == CONNECTION_BAD || PQtransactionStatus(conn_) == PQTRANS_IDLE) {
+        in_transaction_ = false;
+        return;
+    }
     command("ROLLBACK", spi::operation::rollback);
+    in_transaction_ = false;
 }
 
 std::int64_t postgresql_connection::lock_key(std::string_view name) noexcept {

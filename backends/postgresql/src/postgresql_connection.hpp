@@ -38,10 +38,16 @@ struct postgresql_options {
 /// never from a conninfo string, so no value is ever parsed as conninfo syntax. Used by one
 /// thread at a time, as every backend_connection.
 ///
-/// Statements are server-side prepared statements named "sb1", "sb2", ... in this session.
-/// A destroyed statement is only remembered here; its DEALLOCATE goes out with the next
-/// prepare() made outside a transaction, so destructors never do I/O and a failed
-/// DEALLOCATE can never abort the caller's transaction.
+/// Statements are server-side prepared statements named "sb1", "sb2", ... in this session;
+/// every PREPARE takes a new name (prepare_named), never one used before. A destroyed or
+/// re-prepared statement's old name is only remembered here (retire); its DEALLOCATE goes
+/// out with the next PREPARE made outside a transaction, so destructors never do I/O and a
+/// failed DEALLOCATE can never abort the caller's transaction.
+///
+/// The connection follows its own transaction (begin() to commit()/rollback()): a failure
+/// after which the server holds no transaction any more (a COMMIT refused by a deferred
+/// constraint or a serialization failure, a COMMIT answered with ROLLBACK) is reported with
+/// native_error::transaction_ended, so that core refuses the rest of it until rollback().
 class postgresql_connection final : public spi::backend_connection {
 public:
     /// Connects; throws native_failure (operation::connect) with libpq's message (password
@@ -63,10 +69,19 @@ public:
     /// completed, when the connection is gone, by the FATAL the server sent before closing
     /// (which libpq hands to the notice receiver when it arrives between queries:
     /// fe-protocol3.c, pqParseInput3, "unexpected message in IDLE state"). Clears `result`.
+    /// Sets native_error::transaction_ended when a transaction was open (begin() without
+    /// commit()/rollback() since) and the server now holds none (PQTRANS_IDLE).
     [[noreturn]] void fail(pg_result* result, spi::operation op);
 
-    /// A statement of this connection was destroyed: deallocate its server-side prepared
-    /// statement later (see the class comment). Never throws.
+    /// PREPAREs `sql` (with $n parameters) under a new name "sbN" and returns the name.
+    /// `types` holds `parameters` type OIDs (0: the server infers it), or is null. Sends the
+    /// pending DEALLOCATEs first when outside a transaction. Throws native_failure
+    /// (operation::prepare); nothing was prepared then, and the name is never used.
+    std::string prepare_named(const std::string& sql, int parameters, const unsigned* types);
+
+    /// A server-side prepared statement of this connection is no longer used (its statement
+    /// was destroyed, or prepared again under a new name): deallocate it later (see the class
+    /// comment). An empty name (never prepared) is ignored. Never throws.
     void retire(std::string statement_name) noexcept;
 
     /// The 64-bit advisory lock key of a lock name: FNV-1a 64 over its bytes, as a signed
@@ -82,8 +97,9 @@ private:
     pg_conn* conn_ = nullptr;
     std::string name_;  // database name, for messages
     bool numeric_as_double_ = false;
+    bool in_transaction_ = false;       // begin() succeeded; no commit()/rollback() since
     std::uint64_t statement_serial_ = 0;
-    std::vector<std::string> retired_;  // names of destroyed statements still prepared on the server
+    std::vector<std::string> retired_;  // names no statement uses any more, still prepared on the server
     std::string farewell_sqlstate_;     // the last FATAL (or session-ending) notice: why the server left
     std::string farewell_message_;
 };

@@ -76,44 +76,72 @@ constexpr std::array<std::uint8_t, 256> hex_table = [] {
 
 bool is_hex_bytea(const char* p, std::size_t n) noexcept { return n >= 2 && p[0] == '\\' && p[1] == 'x'; }
 
+// The parameter type declared at PREPARE for a bound value (pgjdbc's choice): the server
+// then reads the text as that type, so "SELECT ?" of an int64 is an int8 and a comparison
+// with an int4 column is int4 = int8 (never 22003 for a value out of int4's range). Text is
+// left unspecified (0): the server infers it from the context, as for a quoted literal, so
+// text goes into date, numeric, json ... columns. A NULL fits any declared type (bind()).
+constexpr unsigned oid_of(value_type type) noexcept {
+    switch (type) {
+        case value_type::boolean: return oid_bool;
+        case value_type::int64: return oid_int8;
+        case value_type::float64: return oid_float8;
+        case value_type::blob: return oid_bytea;
+        case value_type::null:
+        case value_type::text: break;
+    }
+    return 0;
+}
+
 [[noreturn]] void refuse_parameter(std::size_t index, std::string_view why) {
     throw_usage("parameter " + std::to_string(index + 1) + " " + std::string(why), "postgresql");
 }
 
 }  // namespace
 
-postgresql_statement::postgresql_statement(postgresql_connection& owner, pg_conn* conn, std::string name,
-                                           std::string sql, std::size_t parameter_count, bool numeric_as_double)
+postgresql_statement::postgresql_statement(postgresql_connection& owner, pg_conn* conn, std::string sql,
+                                           std::size_t parameter_count, bool numeric_as_double)
     : owner_(&owner),
       conn_(conn),
-      name_(std::move(name)),
       sql_(std::move(sql)),
       parameter_count_(parameter_count),
       numeric_as_double_(numeric_as_double),
+      types_(parameter_count),
+      wanted_(parameter_count),
       values_(parameter_count),
       lengths_(parameter_count),
       formats_(parameter_count) {}
 
 postgresql_statement::~postgresql_statement() {
     reset();
-    owner_->retire(std::move(name_));
+    owner_->retire(std::move(name_));  // ignores an empty name: never prepared
 }
 
 void postgresql_statement::bind(std::span<const value_view> params) {
     // One pass over the parameters, writing numbers and text into the arena as it is. The
     // arena only grows: when it is too small (while a statement warms up), it is sized for
     // this call and the pass starts again.
+    //
+    // It also notes whether a value's type differs from the one declared at PREPARE (a NULL
+    // fits any), or nothing was prepared yet: execute() then PREPAREs (again) first. Each
+    // case compares with its own constant (oid_of), so the check costs a load and a compare.
     char* out = arena_.data();
     char* const end = out + arena_.size();
+    const unsigned* const declared = types_.data();
     std::size_t total = 0;  // text and bytes, for the message limit
+    bool differs = name_.empty();
     for (std::size_t i = 0; i < params.size(); ++i) {
         const value_view& v = params[i];
         lengths_[i] = 0;
         formats_[i] = 0;
         switch (type_of(v)) {
             case value_type::null: values_[i] = nullptr; break;
-            case value_type::boolean: values_[i] = *std::get_if<bool>(&v) ? "t" : "f"; break;
+            case value_type::boolean:
+                differs |= declared[i] != oid_bool;
+                values_[i] = *std::get_if<bool>(&v) ? "t" : "f";
+                break;
             case value_type::int64: {
+                differs |= declared[i] != oid_int8;
                 if (static_cast<std::size_t>(end - out) < number_room) return grow_and_bind(params);
                 const auto [last, ec] = std::to_chars(out, out + number_room - 1, *std::get_if<std::int64_t>(&v));
                 (void)ec;  // number_room holds any int64
@@ -123,6 +151,7 @@ void postgresql_statement::bind(std::span<const value_view> params) {
                 break;
             }
             case value_type::float64: {
+                differs |= declared[i] != oid_float8;
                 const double d = *std::get_if<double>(&v);
                 if (std::isnan(d)) {
                     values_[i] = "NaN";
@@ -140,6 +169,7 @@ void postgresql_statement::bind(std::span<const value_view> params) {
                 break;
             }
             case value_type::text: {
+                differs |= declared[i] != 0;  // unspecified: the server infers it
                 const std::string_view t = *std::get_if<std::string_view>(&v);
                 check_text(i, t);
                 if (static_cast<std::size_t>(end - out) < t.size() + 1) return grow_and_bind(params);
@@ -151,6 +181,7 @@ void postgresql_statement::bind(std::span<const value_view> params) {
                 break;
             }
             case value_type::blob: {
+                differs |= declared[i] != oid_bytea;
                 const bytes_view b = *std::get_if<bytes_view>(&v);
                 if (b.size > max_message) refuse_parameter(i, "is longer than the 1 GiB PostgreSQL accepts");
                 values_[i] = b.size != 0 ? reinterpret_cast<const char*>(b.data) : empty_value;
@@ -165,6 +196,7 @@ void postgresql_statement::bind(std::span<const value_view> params) {
         throw_usage("the parameters take " + std::to_string(total) + " bytes; PostgreSQL accepts at most 1 GiB in one "
                     "statement",
                     "postgresql");
+    retype_ = differs;
 }
 
 void postgresql_statement::check_text(std::size_t index, std::string_view text) {
@@ -244,22 +276,22 @@ bool is_stale_plan(const PGresult* r) noexcept {
 }
 }  // namespace
 
-void postgresql_statement::prepare_again() {
-    // DEALLOCATE and PREPARE under the same name; both fail only with the connection (or in
-    // a failed transaction, where the run would fail too).
-    const std::string deallocate = "DEALLOCATE " + name_;
-    PGresult* r = PQexec(conn_, deallocate.c_str());
-    if (r == nullptr || PQresultStatus(r) != PGRES_COMMAND_OK) owner_->fail(r, spi::operation::prepare);
-    PQclear(r);
-    r = PQprepare(conn_, name_.c_str(), sql_.c_str(), static_cast<int>(parameter_count_), nullptr);
-    if (r == nullptr || PQresultStatus(r) != PGRES_COMMAND_OK) owner_->fail(r, spi::operation::prepare);
-    PQclear(r);
+void postgresql_statement::prepare_with(const unsigned* types) {
+    // A new name, so that a failed PREPARE (the table was dropped meanwhile, a type that no
+    // longer fits) leaves everything as it was: the old server statement still exists, and
+    // the next run tries again. Only then is the old name retired (DEALLOCATEd later).
+    std::string name = owner_->prepare_named(sql_, static_cast<int>(parameter_count_), types);
+    owner_->retire(std::move(name_));
+    name_ = std::move(name);
+    if (types != types_.data()) std::copy(types, types + parameter_count_, types_.begin());
     stale_ = false;
-    described_ = false;
+    described_ = false;  // another result shape, or other column types (SELECT ? of another type)
 }
 
+void postgresql_statement::prepare_now() { prepare_with(types_.data()); }  // all 0 before the first PREPARE
+
 PGresult* postgresql_statement::run(int n, int& status) {
-    if (stale_ && PQtransactionStatus(conn_) != PQTRANS_INERROR) prepare_again();
+    if (stale_ && PQtransactionStatus(conn_) != PQTRANS_INERROR) prepare_with(types_.data());
     PGresult* r = PQexecPrepared(conn_, name_.c_str(), n, values_.data(), lengths_.data(), formats_.data(), 0);
     status = r != nullptr ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (status == PGRES_FATAL_ERROR && r != nullptr && is_stale_plan(r)) [[unlikely]] {
@@ -267,7 +299,7 @@ PGresult* postgresql_statement::run(int n, int& status) {
         // Nothing ran, and outside a transaction nothing else is lost: run it again, once.
         if (PQtransactionStatus(conn_) == PQTRANS_IDLE) {
             PQclear(r);
-            prepare_again();
+            prepare_with(types_.data());
             r = PQexecPrepared(conn_, name_.c_str(), n, values_.data(), lengths_.data(), formats_.data(), 0);
             status = r != nullptr ? PQresultStatus(r) : PGRES_FATAL_ERROR;
         }
@@ -278,6 +310,15 @@ PGresult* postgresql_statement::run(int n, int& status) {
 void postgresql_statement::execute(std::span<const value_view> params) {
     if (result_ != nullptr) reset();  // core resets after every run; this keeps a missed one harmless
     bind(params);
+    if (retype_) [[unlikely]] {
+        // The first run, or a value of another type than declared: PREPARE with each value's
+        // type, a NULL's as declared (0 before the first PREPARE).
+        for (std::size_t i = 0; i < params.size(); ++i) {
+            const value_type type = type_of(params[i]);
+            wanted_[i] = type == value_type::null ? types_[i] : oid_of(type);
+        }
+        prepare_with(wanted_.data());
+    }
     int status = PGRES_FATAL_ERROR;
     PGresult* r = run(static_cast<int>(params.size()), status);
     switch (static_cast<ExecStatusType>(status)) {

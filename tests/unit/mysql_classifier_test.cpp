@@ -64,6 +64,12 @@ const std::vector<row>& table() {
          "SSL connection error: certificate verify failed", "", errc::connect_failed, false, false},
         {"1045 wrong password", operation::connect, ER_ACCESS_DENIED_ERROR, "28000",
          "Access denied for user 'switchboard'@'localhost' (using password: YES)", "", errc::connect_failed, false, false},
+        // Observed against a fake server that switches to mysql_clear_password.
+        {"5010 plugin not allowed", operation::connect, CR_PLUGIN_NOT_ALLOWED, "HY000",
+         "Authentication plugin 'mysql_clear_password' couldn't be found in restricted_auth plugin list.", "",
+         errc::connect_failed, false, false},
+        {"2059 plugin cannot load", operation::connect, CR_AUTH_PLUGIN_CANNOT_LOAD, "HY000",
+         "Plugin client_ed25519 could not be loaded: not found", "", errc::connect_failed, false, false},
         // Observed: a silent peer times out the handshake with 2013 at connect_timeout.
         {"2013 during the handshake", operation::connect, CR_SERVER_LOST, "HY000",
          "Lost connection to server at 'handshake: reading initial communication packet', system error: 110", "",

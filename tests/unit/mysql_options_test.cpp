@@ -115,3 +115,24 @@ TEST_CASE("mysql lock names: short ones as they are, long ones hashed within Mar
     }
     CHECK(seen.size() == 1000);
 }
+
+TEST_CASE("mysql options: the authentication plugins each TLS mode accepts", "[mysql][options]") {
+    using switchboard::mysql::allowed_auth_plugins;
+    for (ssl_mode m : {ssl_mode::disabled, ssl_mode::required, ssl_mode::verify_ca, ssl_mode::verify_identity}) {
+        const std::string list(allowed_auth_plugins(m));
+        INFO(list);
+        // Challenge-response and signatures: the password itself never leaves.
+        CHECK(list.find("mysql_native_password") != std::string::npos);
+        CHECK(list.find("client_ed25519") != std::string::npos);
+        // Plugins that send the password as is (MARIADB_OPT_RESTRICTED_AUTH matches by strstr).
+        CHECK(list.find("clear") == std::string::npos);
+        CHECK(list.find("dialog") == std::string::npos);
+        CHECK(list.find("sha256_password") == std::string::npos);
+        CHECK(list.find("old_password") == std::string::npos);
+        CHECK(list.find("gssapi") == std::string::npos);
+        // caching_sha2_password sends the password to whoever completes its full
+        // authentication: only to a server whose certificate was verified.
+        const bool verified = m == ssl_mode::verify_ca || m == ssl_mode::verify_identity;
+        CHECK((list.find("caching_sha2_password") != std::string::npos) == verified);
+    }
+}

@@ -71,6 +71,12 @@ classification classify_code(const spi::native_error& e) noexcept {
             return with(errc::connect_failed, false);
         case ER_ACCESS_DENIED_ERROR:  // 1045: wrong user or password; retrying will not help
             return with(errc::connect_failed, false);
+        // 5010: the server asked for an authentication plugin outside MARIADB_OPT_RESTRICTED_AUTH
+        // (mysql_clear_password from a fake server, say); 2059: a plugin that cannot be loaded.
+        // Neither heals by retrying.
+        case CR_PLUGIN_NOT_ALLOWED:
+        case CR_AUTH_PLUGIN_CANNOT_LOAD:
+            return with(errc::connect_failed, false);
 
         // ---- too many connections (mysqld_error.h; observed 1040 "Too many connections") ----
         case ER_CON_COUNT_ERROR:            // 1040 max_connections

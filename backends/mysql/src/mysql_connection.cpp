@@ -7,11 +7,13 @@
 
 #include <errmsg.h>
 #include <mysql.h>
+#include <mysqld_error.h>
 
 #include <algorithm>
 #include <array>
 #include <charconv>
 #include <cstdio>
+#include <new>
 #include <string>
 
 namespace switchboard::mysql {
@@ -183,6 +185,14 @@ void mysql_connection::configure() {
     // MYSQL_DATA_TRUNCATED tells mysql_statement a value outgrew its buffer.
     const my_bool report = 1;
     set(MYSQL_REPORT_DATA_TRUNCATION, &report);
+    // A server (or whoever answers in its place) picks the authentication plugin, and may
+    // switch to another mid-handshake (AuthSwitchRequest). Without a list, Connector/C 3.3
+    // follows a switch to mysql_clear_password and sends the password as is, before this
+    // backend can refuse an unencrypted session (observed with a fake server, in the default
+    // mode and with ssl_mode=required). Only plugins that never reveal the password to an
+    // unverified peer are allowed (allowed_auth_plugins); any other is refused before it runs
+    // (my_auth.c, run_plugin_auth: CR_PLUGIN_NOT_ALLOWED 5010).
+    set(MARIADB_OPT_RESTRICTED_AUTH, allowed_auth_plugins(options_.ssl).data());
     // Option files (my.cnf) are never read: no MYSQL_READ_DEFAULT_FILE / _GROUP, so nothing
     // outside the URL changes how this connection behaves.
     if (options_.connect_timeout != 0) set(MYSQL_OPT_CONNECT_TIMEOUT, &options_.connect_timeout);
@@ -208,11 +218,32 @@ void mysql_connection::configure() {
     set(MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
 }
 
+std::string_view allowed_auth_plugins(ssl_mode mode) noexcept {
+    // mysql_native_password and client_ed25519 prove knowledge of the password without sending
+    // it (a SHA1 challenge-response; an Ed25519 signature). caching_sha2_password sends the
+    // password itself whenever it counts the session as secure (caching_sha2_pw.c: always
+    // under TLS, and whenever options.use_ssl is set, even if the server did not do TLS),
+    // and otherwise encrypts it with whatever RSA public key the server sends: safe only once
+    // the server's certificate is verified. MARIADB_OPT_RESTRICTED_AUTH is matched with
+    // strstr; no plugin's name is a substring of another's in these lists.
+    switch (mode) {
+        case ssl_mode::verify_ca:
+        case ssl_mode::verify_identity: return "mysql_native_password,client_ed25519,caching_sha2_password";
+        case ssl_mode::disabled:
+        case ssl_mode::required: break;
+    }
+    return "mysql_native_password,client_ed25519";
+}
+
 mysql_connection::~mysql_connection() {
     // Core has destroyed every statement it holds; these two are the connection's own.
     get_lock_.reset();
     release_lock_.reset();
-    if (mysql_ != nullptr) mysql_close(mysql_);  // COM_QUIT; the server rolls back an open transaction
+    // COM_QUIT; the server rolls back an open transaction. mysql_close does not read a result
+    // still on the wire (mysql_close_slow_part forces the handle ready), and detaches every
+    // statement of the handle (ma_invalidate_stmts): the retired ones are then only freed.
+    if (mysql_ != nullptr) mysql_close(mysql_);
+    for (MYSQL_STMT* stmt : retired_) mysql_stmt_close(stmt);
 }
 
 // ---- errors ---------------------------------------------------------------------------------
@@ -229,6 +260,8 @@ spi::native_error mysql_connection::native_error_of(spi::operation op, unsigned 
     scrub(e.message, options_.password);
     e.server = server_;
     e.connection_bad = is_lost_connection_code(code);
+    if (in_tx_ && !e.connection_bad && op != spi::operation::connect && op != spi::operation::begin)
+        e.transaction_ended = ends_transaction(code);
     // Also a server-side end of the session (1927 killed, 1053 shutdown): rollback() then
     // makes no round trip.
     if (e.connection_bad || classify(e).kind == errc::disconnected) lost_ = true;
@@ -240,6 +273,44 @@ void mysql_connection::fail(spi::operation op) {
     throw spi::native_failure(native_error_of(op, mysql_errno(mysql_), mysql_sqlstate(mysql_), mysql_error(mysql_)));
 }
 
+bool mysql_connection::ends_transaction(unsigned code) noexcept {
+    switch (code) {
+        // InnoDB rolls back the whole transaction on a deadlock and when the lock table is
+        // full (refman innodb-error-handling.html); Galera reports a certification failure
+        // as 1213 too. The transaction is gone even though the session goes on.
+        case ER_LOCK_DEADLOCK:    // 1213
+        case ER_LOCK_TABLE_FULL:  // 1206
+            return true;
+        // 1205 rolls back only the statement, unless innodb_rollback_on_timeout.
+        case ER_LOCK_WAIT_TIMEOUT: return rollback_on_timeout();
+        default: break;
+    }
+    // Whatever the error, the transaction may already have ended before it: a DDL statement
+    // commits implicitly and leaves autocommit on. The server says so in the status flags of
+    // every OK and EOF packet (mysql->server_status, SERVER_STATUS_IN_TRANS; an error packet
+    // carries none, so the flags are those of the last statement that succeeded). Free to read.
+    return (mysql_->server_status & SERVER_STATUS_IN_TRANS) == 0;
+}
+
+bool mysql_connection::rollback_on_timeout() noexcept {
+    if (rollback_on_timeout_) return *rollback_on_timeout_;
+    // A startup option (not dynamic): one question per connection, at the first 1205 inside a
+    // transaction. An error packet leaves the wire free; should a result still hold it, or the
+    // question fail, the answer is "ended", the safe one: core then refuses the rest of the
+    // transaction until rollback(), where the opposite mistake would let later writes commit
+    // on their own.
+    if (wire_busy()) return true;
+    constexpr std::string_view q = "SELECT @@innodb_rollback_on_timeout";
+    if (mysql_real_query(mysql_, q.data(), static_cast<unsigned long>(q.size())) != 0) return true;
+    MYSQL_RES* res = mysql_store_result(mysql_);
+    if (res == nullptr) return true;
+    MYSQL_ROW row = mysql_fetch_row(res);
+    const bool on = row == nullptr || row[0] == nullptr || row[0][0] != '0';
+    mysql_free_result(res);
+    rollback_on_timeout_ = on;
+    return on;
+}
+
 // ---- the wire -------------------------------------------------------------------------------
 
 void mysql_connection::buffer_streaming() {
@@ -248,11 +319,37 @@ void mysql_connection::buffer_streaming() {
     s->buffer_rest();
 }
 
-void mysql_connection::make_way_noexcept(const mysql_statement* next) noexcept {
-    try {
-        make_way(next);
-    } catch (...) {  // the buffered statement keeps the failure for its next row
+void mysql_connection::retire(MYSQL_STMT* stmt, bool holds_wire) noexcept {
+    if (!holds_wire && !wire_busy()) {
+        // The wire is free: COM_STMT_CLOSE goes out now (it has no reply).
+        mysql_stmt_close(stmt);
+        return;
     }
+    try {
+        if (holds_wire) {
+            retired_.insert(retired_.begin(), stmt);  // closed first: its result holds the wire
+            retired_wire_ = true;
+        } else {
+            retired_.push_back(stmt);
+        }
+    } catch (const std::bad_alloc&) {
+        // No memory to keep it: close it now, which reads the result on the wire to its end
+        // (Connector/C flushes it), as every statement did before retiring existed.
+        if (holds_wire) retired_wire_ = false;
+        mysql_stmt_close(stmt);
+    }
+}
+
+void mysql_connection::close_retired() noexcept {
+    // mysql_stmt_close flushes whatever result is on the wire, whoever's it is: never while a
+    // live statement streams (that stream is buffered by make_way first, or it belongs to the
+    // statement about to run, whose reset() comes first).
+    if (streaming_ != nullptr) return;
+    // A retired statement's own result first: closing it reads the rest off the wire (no
+    // client memory) and sends COM_STMT_CLOSE; the others then only send COM_STMT_CLOSE.
+    for (MYSQL_STMT* stmt : retired_) mysql_stmt_close(stmt);
+    retired_.clear();
+    retired_wire_ = false;
 }
 
 void mysql_connection::query(std::string_view sql, spi::operation op) {
@@ -283,11 +380,18 @@ void mysql_connection::begin(tx_mode mode) {
     // READ ONLY: a write then fails with ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION 1792 (read_only).
     if (mode == tx_mode::read) query("START TRANSACTION READ ONLY", spi::operation::begin);
     else query("START TRANSACTION", spi::operation::begin);
+    in_tx_ = true;
 }
 
-void mysql_connection::commit() { query("COMMIT", spi::operation::commit); }
+void mysql_connection::commit() {
+    // A failed COMMIT leaves the transaction to rollback(); a deadlock reported at COMMIT
+    // (Galera) is marked transaction_ended like any other.
+    query("COMMIT", spi::operation::commit);
+    in_tx_ = false;
+}
 
 void mysql_connection::rollback() {
+    in_tx_ = false;
     // A lost connection has lost its transaction with it: the server rolls back.
     if (lost_) return;
     query("ROLLBACK", spi::operation::rollback);

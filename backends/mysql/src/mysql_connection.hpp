@@ -11,8 +11,10 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 struct st_mysql;
+struct st_mysql_stmt;
 
 namespace switchboard::mysql {
 
@@ -53,6 +55,11 @@ struct mysql_options {
 /// (make_way), reads the rest of that result into client memory with
 /// mysql_stmt_store_result. Only nested use (a statement run while another's result is
 /// still open) pays for that.
+///
+/// Destroying a statement never reads anything: mysql_stmt_close would flush whatever result
+/// holds the wire (net_stmt_close, mysql_stmt_internal_reset), so a statement destroyed while
+/// a result streams hands its MYSQL_STMT to the connection (retire), which closes it before
+/// the next command, or lets mysql_close discard it all when the connection goes first.
 class mysql_connection final : public spi::backend_connection {
 public:
     /// Connects; throws native_failure (operation::connect) or usage_error.
@@ -75,20 +82,28 @@ public:
     const std::string& database_name() const noexcept { return name_; }
 
     /// Frees the wire for a command from `next` (nullptr: the connection's own command) by
-    /// buffering whichever other statement is streaming. Throws native_failure
-    /// (operation::fetch) if reading the rest of that result fails.
+    /// buffering whichever other statement is streaming, then closes retired statements.
+    /// Throws native_failure (operation::fetch) if reading the rest of that result fails.
     void make_way(const mysql_statement* next) {
         if (streaming_ != nullptr && streaming_ != next) buffer_streaming();
+        if (!retired_.empty()) [[unlikely]]
+            close_retired();
     }
-    /// The same, for destructors: a failure is left for the buffered statement to report.
-    void make_way_noexcept(const mysql_statement* next) noexcept;
     mysql_statement* streaming() const noexcept { return streaming_; }
     void set_streaming(mysql_statement* s) noexcept { streaming_ = s; }
+    /// Whether a result holds the wire: a live statement's, or a retired one's.
+    bool wire_busy() const noexcept { return streaming_ != nullptr || retired_wire_; }
+    /// Takes the MYSQL_STMT of a statement being destroyed. Closed at once when the wire is
+    /// free; otherwise kept, unread, until the next command (make_way) or mysql_close.
+    /// `holds_wire`: its own result is the one streaming (read off the wire, never into
+    /// memory, when it is closed before another command; discarded by mysql_close).
+    void retire(st_mysql_stmt* stmt, bool holds_wire) noexcept;
 
     /// A native_error of this connection: the password scrubbed from the message, the
-    /// server's version attached, connection_bad set for a client lost-connection code. Any
-    /// error that classifies as disconnected marks this connection lost: rollback() then
-    /// makes no round trip.
+    /// server's version attached, connection_bad set for a client lost-connection code,
+    /// transaction_ended set when the failure ended the open transaction (see
+    /// ends_transaction). Any error that classifies as disconnected marks this connection
+    /// lost: rollback() then makes no round trip.
     spi::native_error native_error_of(spi::operation op, unsigned code, const char* sqlstate, const char* message);
     /// throw native_failure(native_error_of(op, mysql_errno(handle), ...)).
     [[noreturn]] void fail(spi::operation op);
@@ -96,6 +111,11 @@ public:
 private:
     void configure();
     void buffer_streaming();
+    void close_retired() noexcept;
+    // Whether a failure with this error number, inside the transaction begin() opened, ended
+    // that transaction on the server. May ask the server once (innodb_rollback_on_timeout).
+    bool ends_transaction(unsigned code) noexcept;
+    bool rollback_on_timeout() noexcept;
     void query(std::string_view sql, spi::operation op);  // a statement with no result (mysql_real_query)
     std::unique_ptr<mysql_statement> prepare_statement(std::string_view sql);
     // Runs a one-row, one-column SELECT of the lock functions; nullopt for SQL NULL.
@@ -107,10 +127,24 @@ private:
     std::string server_;  // mysql_get_server_info, e.g. "10.11.19-MariaDB"
     st_mysql* mysql_ = nullptr;
     mysql_statement* streaming_ = nullptr;  // the statement whose unbuffered result holds the wire
+    // MYSQL_STMTs of destroyed statements, not closed yet because a result held the wire. With
+    // retired_wire_, the first one's own unread result holds the wire (close it first).
+    std::vector<st_mysql_stmt*> retired_;
+    bool retired_wire_ = false;
     bool lost_ = false;                     // a lost-connection code was seen
+    bool in_tx_ = false;                    // begin() succeeded; no commit() or rollback() since
+    std::optional<bool> rollback_on_timeout_;  // @@innodb_rollback_on_timeout, read at the first 1205
     std::unique_ptr<mysql_statement> get_lock_;      // SELECT GET_LOCK(?, ?), prepared at first use
     std::unique_ptr<mysql_statement> release_lock_;  // SELECT RELEASE_LOCK(?)
 };
+
+/// The authentication plugins a connection in this TLS mode accepts (MARIADB_OPT_RESTRICTED_AUTH),
+/// comma-separated. Never mysql_clear_password, dialog or sha256_password: they send the
+/// password itself. caching_sha2_password only with a verified certificate (verify_ca,
+/// verify_identity): its full authentication sends the password in the clear inside TLS, and
+/// Connector/C 3.3 also in the clear without TLS whenever an ssl option is set, or encrypted
+/// with an RSA key the server supplies. See README.md, TLS.
+std::string_view allowed_auth_plugins(ssl_mode mode) noexcept;
 
 /// The name GET_LOCK sees: `name` itself up to 64 bytes (MariaDB's limit is 64 characters),
 /// else "sb:" and a 128-bit hash of it in hex. Two long names that collide would only

@@ -7,6 +7,7 @@
 #include <errmsg.h>
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <climits>
 #include <cmath>
@@ -20,10 +21,11 @@ namespace switchboard::mysql {
 
 namespace {
 
-// A non-null pointer for empty text and blobs: Connector/C sends a parameter whose buffer is
-// null as SQL NULL (mysql_stmt_execute_generate_simple_request: "!stmt->params[i].buffer"),
-// and string_view{} has a null data().
-char empty_bytes[1] = {0};
+// Text and blob parameters up to this size are copied into the statement (param_slot::bytes),
+// so that their binding never changes from run to run; longer ones are read from the caller's
+// memory. Copying 4 KiB costs less than one re-bind, which re-sends every parameter's type.
+constexpr std::size_t min_copied_param = 32;
+constexpr std::size_t max_copied_param = 4096;
 
 // Result buffers start at the column's declared byte length, within these bounds, and grow
 // for a longer value. Buffers grown past `keep_limit` are freed when the run ends, so a cached
@@ -63,19 +65,28 @@ mysql_statement::mysql_statement(mysql_connection& conn, MYSQL_STMT* stmt, std::
 }
 
 mysql_statement::~mysql_statement() {
-    // mysql_stmt_close discards unread rows of whatever result holds the wire, this
-    // statement's or not (net_stmt_close flushes when the handle is not ready), so another
-    // statement's stream is buffered first.
-    conn_.make_way_noexcept(this);
-    if (conn_.streaming() == this) conn_.set_streaming(nullptr);
+    // Never reads anything: mysql_stmt_close would read the unread rows of whatever result
+    // holds the wire, this statement's or another's (net_stmt_close flushes whenever the
+    // handle is not ready), and buffering another's would pull all of it into memory. The
+    // connection closes the handle now if the wire is free, else later (retire).
+    const bool holds_wire = conn_.streaming() == this;
+    if (holds_wire) conn_.set_streaming(nullptr);
     if (meta_ != nullptr) mysql_free_result(meta_);  // frees the MYSQL_RES only, not the fields
-    mysql_stmt_close(stmt_);
+    conn_.retire(stmt_, holds_wire);
 }
 
-void mysql_statement::fail(spi::operation op) {
-    throw spi::native_failure(
-        conn_.native_error_of(op, mysql_stmt_errno(stmt_), mysql_stmt_sqlstate(stmt_), mysql_stmt_error(stmt_)));
+spi::native_error mysql_statement::error_of(spi::operation op) {
+    // A failure while reading rows off the wire (stmt_unbuffered_fetch: a lost connection, or
+    // an error packet mid-result such as 1969 max_statement_time) is left on the MYSQL handle
+    // only, with the statement's own error number still 0 (mariadb_stmt.c, mysql_stmt_fetch).
+    if (mysql_stmt_errno(stmt_) == 0) [[unlikely]] {
+        MYSQL* m = conn_.handle();
+        return conn_.native_error_of(op, mysql_errno(m), mysql_sqlstate(m), mysql_error(m));
+    }
+    return conn_.native_error_of(op, mysql_stmt_errno(stmt_), mysql_stmt_sqlstate(stmt_), mysql_stmt_error(stmt_));
 }
+
+void mysql_statement::fail(spi::operation op) { throw spi::native_failure(error_of(op)); }
 
 void mysql_statement::refuse_double(std::size_t index, double d) {
     // MySQL and MariaDB DOUBLE has no NaN or infinity: the server refuses or mangles them.
@@ -203,16 +214,43 @@ bool mysql_statement::columns_match(unsigned field_count) const noexcept {
 
 // ---- running -----------------------------------------------------------------------------
 
+void* mysql_statement::bytes_of(param_slot& s, const char* data, std::size_t size) {
+    s.length = static_cast<unsigned long>(size);
+    if (size > max_copied_param) [[unlikely]] {
+        // Long values stay in the caller's memory, which mysql_stmt_execute copies into its
+        // request packet and sends before returning (mariadb_stmt.c, store_param): a re-bind
+        // when the address changes costs nothing next to the value itself.
+        return const_cast<char*>(data);
+    }
+    if (s.capacity < size || !s.bytes) [[unlikely]] {
+        // Grows by powers of two up to max_copied_param; a new address means one re-bind
+        // (the old address is never read again: execute() compares and re-binds first).
+        const std::size_t capacity = std::max(min_copied_param, std::bit_ceil(size));
+        try {
+            s.bytes = std::make_unique_for_overwrite<char[]>(capacity);
+        } catch (const std::bad_alloc&) {
+            throw spi::native_failure(conn_.native_error_of(spi::operation::execute, CR_OUT_OF_MEMORY, "HY000",
+                                                            "out of memory for a parameter value"));
+        }
+        s.capacity = capacity;
+    }
+    // Never a null buffer, even for an empty value: Connector/C sends a parameter whose buffer
+    // is null as SQL NULL (mysql_stmt_execute_generate_simple_request: "!stmt->params[i].buffer").
+    if (size != 0) std::memcpy(s.bytes.get(), data, size);
+    return s.bytes.get();
+}
+
 void mysql_statement::execute(std::span<const value_view> params) {
     conn_.make_way(this);
     if (active_) reset();  // core resets after every run; this keeps a missed one harmless
-    if (params.size() != params_.size()) [[unlikely]]
-        throw_usage("the statement takes " + std::to_string(params_.size()) + " parameter(s), " +
-                        std::to_string(params.size()) + " given",
-                    "mysql");
+    // Core has checked the count against parameter_count() (spi/backend.hpp).
 
-    // Fill the slots; register the array again only when a type or a buffer address changed
-    // (mysql_stmt_bind_param copies the MYSQL_BINDs, and makes the next execute send the types).
+    // Fill the slots; register the array again only when a type or a buffer address changed.
+    // mysql_stmt_bind_param copies the MYSQL_BINDs (buffer addresses included) and makes the
+    // next execute send the parameter types again; the lengths are read through the length
+    // pointers at execute time (mariadb_stmt.c, ma_get_length). So a value whose bytes live in
+    // the statement (numbers, short text and blobs copied into param_slot::bytes) re-binds
+    // nothing from run to run, whatever the caller's memory address.
     bool rebind = !params_bound_;
     for (std::size_t i = 0; i < params.size(); ++i) {
         const value_view& v = params[i];
@@ -241,22 +279,18 @@ void mysql_statement::execute(std::span<const value_view> params) {
                 break;
             }
             case value_type::text: {
-                // Exact length: text may hold NUL bytes. The caller's memory is read during
-                // mysql_stmt_execute only (see the class comment).
+                // Exact length: text may hold NUL bytes.
                 const std::string_view t = *std::get_if<std::string_view>(&v);
-                s.length = static_cast<unsigned long>(t.size());
                 type = MYSQL_TYPE_STRING;
-                buffer = t.empty() ? empty_bytes : const_cast<char*>(t.data());
+                buffer = bytes_of(s, t.data(), t.size());
                 break;
             }
             case value_type::blob: {
                 // MYSQL_TYPE_BLOB parameters are taken as binary, never converted from the
                 // connection's character set (server sql_prepare.cc, setup_one_conversion_function).
                 const bytes_view b = *std::get_if<bytes_view>(&v);
-                s.length = static_cast<unsigned long>(b.size);
                 type = MYSQL_TYPE_BLOB;
-                buffer = b.size == 0 ? static_cast<void*>(empty_bytes)
-                                     : const_cast<void*>(static_cast<const void*>(b.data));
+                buffer = bytes_of(s, reinterpret_cast<const char*>(b.data), b.size);
                 break;
             }
         }
@@ -284,8 +318,7 @@ void mysql_statement::execute(std::span<const value_view> params) {
             // result (rows still pending) and the handle would refuse every later run.
             // Prepare it again, which discards the pending rows, so the next run works; this
             // one is reported, never re-run behind the caller's back.
-            spi::native_error e = conn_.native_error_of(spi::operation::execute, mysql_stmt_errno(stmt_),
-                                                        mysql_stmt_sqlstate(stmt_), mysql_stmt_error(stmt_));
+            spi::native_error e = error_of(spi::operation::execute);
             reprepare();
             throw spi::native_failure(std::move(e));
         }
@@ -435,9 +468,10 @@ void mysql_statement::reset() noexcept {
     mysql_connection& conn = conn_;
     // mysql_stmt_free_result reads the rest of a streaming result off the wire (the protocol
     // has no other way to skip rows), and frees a buffered one. It must not run while another
-    // statement streams: it would read that statement's rows (madb_reset_stmt flushes whenever
-    // the handle is not ready). A buffered result is then freed by the next execute or close.
-    if (conn.streaming() == this || conn.streaming() == nullptr) {
+    // statement's result holds the wire (a live or a retired statement's): it would read those
+    // rows (madb_reset_stmt flushes whenever the handle is not ready). A buffered result is
+    // then freed by the next execute or close.
+    if (conn.streaming() == this || !conn.wire_busy()) {
         mysql_stmt_free_result(stmt_);
         // Stored procedures: further result sets and the final status follow.
         while (multi_ && mysql_stmt_more_results(stmt_)) {
@@ -478,8 +512,7 @@ void mysql_statement::buffer_rest() {
     // already copied into this statement's buffers, so it stays readable.
     conn_.set_streaming(nullptr);
     if (mysql_stmt_store_result(stmt_) != 0) {
-        spi::native_error e = conn_.native_error_of(spi::operation::fetch, mysql_stmt_errno(stmt_),
-                                                    mysql_stmt_sqlstate(stmt_), mysql_stmt_error(stmt_));
+        spi::native_error e = error_of(spi::operation::fetch);
         pending_ = std::make_exception_ptr(spi::native_failure(e));
         throw spi::native_failure(std::move(e));
     }

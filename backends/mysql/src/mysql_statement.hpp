@@ -24,10 +24,11 @@ class mysql_connection;
 /// before the connection closes). One thread at a time, as its connection.
 ///
 /// Per run nothing is allocated once warm: parameters are bound from a MYSQL_BIND array the
-/// statement owns, re-registered with mysql_stmt_bind_param only when a parameter's type or
-/// buffer changes (numbers live in the statement; text and blobs point at the caller's
-/// memory, which is fine because mysql_stmt_execute copies every value into its request
-/// packet and sends it before returning: mariadb_stmt.c, store_param and
+/// statement owns, registered with mysql_stmt_bind_param once and again only when a
+/// parameter's type or buffer address changes. Numbers, and text and blobs up to 4 KiB, are
+/// copied into the statement, so their addresses never change; longer values point at the
+/// caller's memory, which is fine because mysql_stmt_execute copies every value into its
+/// request packet and sends it before returning (mariadb_stmt.c, store_param and
 /// mysql_stmt_execute_generate_simple_request). Rows are fetched with mysql_stmt_fetch into
 /// buffers set up once from the result metadata and grown only for a longer value
 /// (MYSQL_DATA_TRUNCATED, then mysql_stmt_fetch_column). Columns are read as views into
@@ -81,7 +82,9 @@ private:
             double d;
             signed char b;
         };
-        unsigned long length = 0;
+        unsigned long length = 0;          // read by mysql_stmt_execute through MYSQL_BIND::length
+        std::unique_ptr<char[]> bytes;     // a short text or blob value, copied
+        std::size_t capacity = 0;
     };
 
     struct column_state {
@@ -109,7 +112,12 @@ private:
     void refetch_truncated();         // after MYSQL_DATA_TRUNCATED
     void bind_result();
     void reprepare() noexcept;        // after CR_NEW_STMT_METADATA 2057
+    // The statement's error, or the handle's where Connector/C left it there (fetch).
+    spi::native_error error_of(spi::operation op);
     [[noreturn]] void fail(spi::operation op);
+    // The buffer to bind for a text or blob parameter: a copy in s.bytes up to
+    // max_copied_param bytes, else `data` itself. Sets s.length.
+    void* bytes_of(param_slot& s, const char* data, std::size_t size);
     [[noreturn]] static void refuse_double(std::size_t index, double d);
     value_view unsigned_value(column_state& c, std::uint64_t u) noexcept;
 

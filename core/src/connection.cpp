@@ -343,7 +343,7 @@ void connection_core::fail(const spi::native_failure& failure, std::string_view 
         // The server ended the transaction: refuse the rest of it until rollback(), so that
         // no later statement commits on its own outside the transaction the caller believes in.
         aborted_ = true;
-        info.message += " (the database rolled back the transaction; call rollback())";
+        info.message += " (the database ended the transaction; call rollback())";
     }
     if (!c.connection_usable && native.op != spi::operation::connect) {
         // In a transaction: doomed until rollback(). Outside one: closed; begin() reconnects.
@@ -417,7 +417,7 @@ void connection_core::throw_not_open(std::string_view sql) const {
     info.statement = std::string(sql);
     if (state_ == connection_state::in_transaction && aborted_) {
         info.kind = errc::usage;
-        info.message = "the database rolled this transaction back after an error; call rollback() before "
+        info.message = "the database ended this transaction after an error; call rollback() before "
                        "anything else";
     } else if (state_ == connection_state::doomed) {
         info.kind = errc::disconnected;

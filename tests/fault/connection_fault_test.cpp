@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: MIT
+// Real faults through the TCP fault proxy, against the real PostgreSQL and MariaDB test servers.
+//
+// The same test code runs once per backend (SWITCHBOARD_FAULT_URL names the server's URL
+// variable, as the conformance suite does). Each test puts a fault_proxy between the client
+// and the server and checks the error kind, the doomed-until-rollback rule, reconnects, and
+// what really reached the server (counted on a fresh, unproxied connection).
+#include "support/fault_proxy.hpp"
+#include "support/server_urls.hpp"
+
+#include <switchboard/connection.hpp>
+#include <switchboard/transact.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <random>
+#include <string>
+
+using namespace switchboard;
+using namespace std::chrono_literals;
+using switchboard::testing::cut_mode;
+using switchboard::testing::fault_proxy;
+
+namespace {
+
+std::string server_url() {
+    const char* which = std::getenv("SWITCHBOARD_FAULT_URL");
+    if (which == nullptr || *which != '$') FAIL("SWITCHBOARD_FAULT_URL is not set: run the fault tests through ctest");
+    return switchboard::testing::server_url(which + 1);
+}
+
+const database& direct() {
+    static const database db(server_url());
+    return db;
+}
+
+bool is_postgresql() { return direct().backend_name() == "postgresql"; }
+
+// The COMMIT message exactly as each backend sends it (simple query / COM_QUERY), so a
+// pattern never matches user SQL that merely contains the word.
+std::string commit_message() {
+    if (is_postgresql()) return std::string("Q\0\0\0\x0b" "COMMIT\0", 12);
+    return std::string("\x07\0\0\0\x03" "COMMIT", 11);
+}
+
+// A proxy in front of the server, and a database whose URL points at it (same user,
+// password and options; TLS off so patterns can match).
+struct proxied {
+    fault_proxy proxy;
+    database db;
+
+    explicit proxied(std::string_view extra_options = "")
+        : proxy("127.0.0.1", direct().location().hosts().at(0).port.value()), db(via_proxy(extra_options)) {}
+
+    std::string via_proxy(std::string_view extra) const {
+        const url& u = direct().location();
+        std::string s = u.scheme() + "://" + u.user().value_or("") + ":" + u.password().value_or("") +
+                        "@127.0.0.1:" + std::to_string(proxy.port()) + "/" + u.database() + "?sb.name=proxied";
+        if (is_postgresql()) s += "&sslmode=disable&connect_timeout=2";
+        else s += "&connect_timeout=2";
+        if (!extra.empty()) (s += '&') += extra;
+        return s;
+    }
+};
+
+std::string unique_table() {
+    static const unsigned seed = std::random_device{}();
+    static int n = 0;
+    return "sb_fault_" + std::to_string(seed % 1000000) + "_" + std::to_string(++n);
+}
+
+struct table {
+    std::string name = unique_table();
+    table() { direct().connect().execute("CREATE TABLE " + name + " (id BIGINT PRIMARY KEY, v BIGINT NOT NULL)"); }
+    ~table() {
+        try {
+            direct().connect().execute("DROP TABLE " + name);
+        } catch (...) {  // best effort
+        }
+    }
+    std::int64_t rows() const { return direct().connect().query_value<std::int64_t>("SELECT COUNT(*) FROM " + name); }
+};
+
+template <class F>
+error caught(F&& f) {
+    try {
+        f();
+    } catch (const error& e) {
+        return e;
+    }
+    FAIL("expected a switchboard::error");
+    throw std::logic_error("unreachable");
+}
+
+auto since(std::chrono::steady_clock::time_point t) { return std::chrono::steady_clock::now() - t; }
+
+}  // namespace
+
+TEST_CASE("F1 port closed: fail_fast fails at once after one attempt", "[fault]") {
+    proxied p;
+    p.proxy.refuse(true);
+    const auto started = std::chrono::steady_clock::now();
+    error e = caught([&] { connection c(p.db, reconnect_policy::fail_fast()); });
+    CHECK(e.kind() == errc::connect_failed);
+    CHECK(e.is_transient());
+    CHECK(since(started) < 2s);
+    CHECK(std::string(e.what()).find(direct().location().password().value_or("\x01")) == std::string::npos);
+}
+
+TEST_CASE("F1/F11 server down past the deadline: backoff gives up within deadline plus one connect timeout",
+          "[fault]") {
+    proxied p;
+    p.proxy.rst_on_accept(true);  // accepted (so attempts are counted), then reset
+    const auto started = std::chrono::steady_clock::now();
+    error e = caught([&] { connection c(p.db, reconnect_policy::backoff(600ms, 10ms, 100ms)); });
+    CHECK(e.kind() == errc::connect_failed);
+    CHECK(std::string(e.what()).find("gave up after") != std::string::npos);
+    CHECK(p.proxy.accepted() >= 3);
+    CHECK(since(started) < 600ms + 2s + 500ms);  // deadline + one connect_timeout + slack
+}
+
+TEST_CASE("F11 backoff rides over an outage and connects once the server is back", "[fault]") {
+    proxied p;
+    p.proxy.refuse(true);
+    std::thread back([&] {
+        std::this_thread::sleep_for(300ms);  // the outage
+        p.proxy.refuse(false);
+    });
+    connection c(p.db, reconnect_policy::backoff(10s, 10ms, 100ms));
+    back.join();
+    CHECK(c.query_value<std::int64_t>("SELECT 1") == 1);
+}
+
+TEST_CASE("F4 an idle connection cut by the network: the next begin() reconnects unnoticed", "[fault]") {
+    table t;
+    proxied p;
+    connection c = p.db.connect();
+    c.execute("INSERT INTO " + t.name + " (id, v) VALUES (?, ?)", 1, 1);
+    p.proxy.cut_all(cut_mode::rst);
+    auto tx = c.begin();  // finds the connection dead, reconnects once, begins
+    c.execute("INSERT INTO " + t.name + " (id, v) VALUES (?, ?)", 2, 2);
+    tx.commit();
+    CHECK(p.proxy.accepted() == 2);
+    CHECK(t.rows() == 2);
+}
+
+TEST_CASE("F5 lost inside a transaction: doomed until rollback, the work is gone, begin() reconnects", "[fault]") {
+    table t;
+    proxied p;
+    connection c = p.db.connect();
+    {
+        auto tx = c.begin();
+        c.execute("INSERT INTO " + t.name + " (id, v) VALUES (?, ?)", 1, 1);
+        p.proxy.cut_all(cut_mode::rst);
+        error e = caught([&] { c.execute("INSERT INTO " + t.name + " (id, v) VALUES (?, ?)", 2, 2); });
+        CHECK(e.kind() == errc::disconnected);
+        CHECK_FALSE(e.connection_usable());
+        CHECK(c.state() == connection_state::doomed);
+        CHECK(caught([&] { c.execute("SELECT 1"); }).kind() == errc::disconnected);
+        CHECK(caught([&] { tx.commit(); }).kind() == errc::disconnected);
+        tx.rollback();  // succeeds locally
+        CHECK(c.state() == connection_state::closed);
+    }
+    CHECK(t.rows() == 0);  // the server rolled the lost transaction back
+    auto tx = c.begin();
+    c.execute("INSERT INTO " + t.name + " (id, v) VALUES (?, ?)", 3, 3);
+    tx.commit();
+    CHECK(t.rows() == 1);
+}
+
+TEST_CASE("F7 the reply to COMMIT is lost after the server committed: outcome unknown, row present", "[fault]") {
+    table t;
+    proxied p;
+    connection c = p.db.connect();
+    auto tx = c.begin();
+    c.execute("INSERT INTO " + t.name + " (id, v) VALUES (?, ?)", 1, 1);
+    p.proxy.swallow_reply_after(commit_message(), cut_mode::rst, 1);
+    error e = caught([&] { tx.commit(); });
+    CHECK(e.kind() == errc::commit_outcome_unknown);
+    CHECK_FALSE(e.is_transient());
+    CHECK(p.proxy.triggered() == 1);
+    CHECK(t.rows() == 1);
+}
+
+TEST_CASE("F7b the connection is lost before COMMIT reached the server: outcome unknown, row absent", "[fault]") {
+    table t;
+    proxied p;
+    connection c = p.db.connect();
+    auto tx = c.begin();
+    c.execute("INSERT INTO " + t.name + " (id, v) VALUES (?, ?)", 1, 1);
+    p.proxy.cut_before_forwarding(commit_message(), cut_mode::rst, 1);
+    CHECK(caught([&] { tx.commit(); }).kind() == errc::commit_outcome_unknown);
+    CHECK(t.rows() == 0);
+}
+
+TEST_CASE("transact re-runs a unit of work cut before COMMIT, and each row is written exactly once", "[fault]") {
+    table t;
+    proxied p;
+    connection c = p.db.connect();
+    int runs = 0;
+    transact_options o;
+    o.initial_delay = 1ms;
+    o.max_delay = 10ms;
+    transact(
+        c,
+        [&](connection& conn) {
+            if (++runs == 1) p.proxy.cut_all(cut_mode::fin);  // the first run loses its connection
+            conn.execute("INSERT INTO " + t.name + " (id, v) VALUES (?, ?)", 1, runs);
+        },
+        o);
+    CHECK(runs == 2);
+    CHECK(t.rows() == 1);
+    CHECK(direct().connect().query_value<std::int64_t>("SELECT v FROM " + t.name + " WHERE id = ?", 1) == 2);
+}
+
+TEST_CASE("F15 a result cut midway is an error, never a short success", "[fault]") {
+    table t;
+    {
+        connection w = direct().connect();
+        auto tx = w.begin();
+        for (int i = 0; i < 20000; ++i) w.execute("INSERT INTO " + t.name + " (id, v) VALUES (?, ?)", i, i);
+        tx.commit();
+    }
+    proxied p;
+    connection c = p.db.connect();
+    (void)c.query_value<std::int64_t>("SELECT COUNT(*) FROM " + t.name);  // warm up: handshake done
+    p.proxy.truncate_after(20000, cut_mode::rst);
+    std::int64_t seen = 0;
+    error e = caught([&] {
+        for (const row& r : c.query("SELECT id, v FROM " + t.name + " ORDER BY id")) {
+            (void)r;
+            ++seen;
+        }
+    });
+    CHECK(e.kind() == errc::disconnected);
+    CHECK(seen < 20000);
+}

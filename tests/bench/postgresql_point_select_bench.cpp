@@ -16,6 +16,8 @@
 // computes (I(2N) - I(N)) / N under valgrind --tool=callgrind.
 #include <switchboard/connection.hpp>
 
+#include "point_select_harness.hpp"
+
 #include <benchmark/benchmark.h>
 #include <libpq-fe.h>
 
@@ -49,15 +51,6 @@ const char* url() {
     }
     return u;
 }
-
-// The same pseudo-random sequence of keys for both sides.
-struct key_sequence {
-    std::uint64_t state = 0x9E3779B97F4A7C15ull;
-    std::int64_t next() noexcept {
-        state = state * 6364136223846793005ull + 1442695040888963407ull;
-        return static_cast<std::int64_t>((state >> 33) % row_count) + 1;
-    }
-};
 
 // ---- raw libpq -----------------------------------------------------------------------------
 
@@ -128,81 +121,18 @@ struct switchboard_db {
     }
 };
 
-template <class Db>
-void point_select(benchmark::State& state) {
-    Db db;
-    key_sequence keys;
-    for (auto _ : state) benchmark::DoNotOptimize(db.lookup(keys.next()));
-    state.SetItemsProcessed(state.iterations());
+void BM_postgresql_point_select_raw(benchmark::State& state) { switchboard::bench::point_select<raw_db>(state, row_count); }
+void BM_postgresql_point_select_switchboard(benchmark::State& state) {
+    switchboard::bench::point_select<switchboard_db>(state, row_count);
 }
-
-void BM_postgresql_point_select_raw(benchmark::State& state) { point_select<raw_db>(state); }
-void BM_postgresql_point_select_switchboard(benchmark::State& state) { point_select<switchboard_db>(state); }
 
 // Repeated: a loopback round trip drifts with the machine's load, so compare the medians.
 BENCHMARK(BM_postgresql_point_select_raw)->Repetitions(5)->ReportAggregatesOnly(true);
 BENCHMARK(BM_postgresql_point_select_switchboard)->Repetitions(5)->ReportAggregatesOnly(true);
 
-template <class Db>
-int run_counted(long count) {
-    Db db;
-    key_sequence keys;
-    std::size_t sink = 0;
-    for (long i = 0; i < count; ++i) sink += db.lookup(keys.next());
-    return sink == 42 ? 1 : 0;
-}
-
-// Alternating blocks, so both sides see the same drift of the machine and the server.
-int run_compare(long rounds) {
-    raw_db raw;
-    switchboard_db sb;
-    key_sequence raw_keys, sb_keys;
-    constexpr int block = 500;
-    std::vector<double> raw_ns, sb_ns;
-    std::size_t sink = 0;
-    const auto time_block = [&](auto& db, key_sequence& keys) {
-        const auto start = std::chrono::steady_clock::now();
-        for (int i = 0; i < block; ++i) sink += db.lookup(keys.next());
-        return std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count() / block;
-    };
-    for (int i = 0; i < 4; ++i) {  // warm both
-        time_block(raw, raw_keys);
-        time_block(sb, sb_keys);
-    }
-    for (long r = 0; r < rounds; ++r) {
-        if (r % 2 == 0) {
-            raw_ns.push_back(time_block(raw, raw_keys));
-            sb_ns.push_back(time_block(sb, sb_keys));
-        } else {
-            sb_ns.push_back(time_block(sb, sb_keys));
-            raw_ns.push_back(time_block(raw, raw_keys));
-        }
-    }
-    const auto median = [](std::vector<double> v) {
-        std::sort(v.begin(), v.end());
-        return v[v.size() / 2];
-    };
-    const double r = median(raw_ns), s = median(sb_ns);
-    std::printf("raw libpq:   %.0f ns/query (median of %ld blocks of %d)\n", r, rounds, block);
-    std::printf("switchboard: %.0f ns/query\n", s);
-    std::printf("ratio switchboard/raw: %.3f\n", s / r);
-    return sink == 42 ? 1 : 0;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc == 3 && std::strcmp(argv[1], "--compare") == 0) return run_compare(std::max(1L, std::strtol(argv[2], nullptr, 10)));
-    if (argc == 4 && std::strcmp(argv[1], "--count") == 0) {
-        const long count = std::strtol(argv[3], nullptr, 10);
-        if (std::strcmp(argv[2], "raw") == 0) return run_counted<raw_db>(count);
-        if (std::strcmp(argv[2], "switchboard") == 0) return run_counted<switchboard_db>(count);
-        return 2;
-    }
     (void)url();  // fail early, with the message, before benchmark prints its header
-    benchmark::Initialize(&argc, argv);
-    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
-    return 0;
+    return switchboard::bench::point_select_main<raw_db, switchboard_db>(argc, argv, row_count, "raw libpq");
 }

@@ -7,6 +7,8 @@
 // exits, so the per-query cost is (I(2N) - I(N)) / N under valgrind --tool=callgrind.
 #include <switchboard/connection.hpp>
 
+#include "point_select_harness.hpp"
+
 #include <benchmark/benchmark.h>
 #include <sqlite3.h>
 
@@ -25,15 +27,6 @@ constexpr const char* insert_sql = "INSERT INTO t (id, n, v) VALUES (?, ?, ?)";
 constexpr const char* select_sql = "SELECT n, v FROM t WHERE id = ?";
 
 std::string text_for(std::int64_t id) { return "value-" + std::to_string(id * 7919 % 100003); }
-
-// The same pseudo-random sequence of keys for both sides.
-struct key_sequence {
-    std::uint64_t state = 0x9E3779B97F4A7C15ull;
-    std::int64_t next() noexcept {
-        state = state * 6364136223846793005ull + 1442695040888963407ull;
-        return static_cast<std::int64_t>((state >> 33) % row_count) + 1;
-    }
-};
 
 // ---- raw sqlite3 ---------------------------------------------------------------------------
 
@@ -102,41 +95,16 @@ struct switchboard_db {
     }
 };
 
-template <class Db>
-void point_select(benchmark::State& state) {
-    Db db;
-    key_sequence keys;
-    for (auto _ : state) benchmark::DoNotOptimize(db.lookup(keys.next()));
-    state.SetItemsProcessed(state.iterations());
+void BM_sqlite_point_select_raw(benchmark::State& state) { switchboard::bench::point_select<raw_db>(state, row_count); }
+void BM_sqlite_point_select_switchboard(benchmark::State& state) {
+    switchboard::bench::point_select<switchboard_db>(state, row_count);
 }
-
-void BM_sqlite_point_select_raw(benchmark::State& state) { point_select<raw_db>(state); }
-void BM_sqlite_point_select_switchboard(benchmark::State& state) { point_select<switchboard_db>(state); }
 
 BENCHMARK(BM_sqlite_point_select_raw);
 BENCHMARK(BM_sqlite_point_select_switchboard);
 
-template <class Db>
-int run_counted(long count) {
-    Db db;
-    key_sequence keys;
-    std::size_t sink = 0;
-    for (long i = 0; i < count; ++i) sink += db.lookup(keys.next());
-    return sink == 42 ? 1 : 0;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc == 4 && std::strcmp(argv[1], "--count") == 0) {
-        const long count = std::strtol(argv[3], nullptr, 10);
-        if (std::strcmp(argv[2], "raw") == 0) return run_counted<raw_db>(count);
-        if (std::strcmp(argv[2], "switchboard") == 0) return run_counted<switchboard_db>(count);
-        return 2;
-    }
-    benchmark::Initialize(&argc, argv);
-    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-    benchmark::RunSpecifiedBenchmarks();
-    benchmark::Shutdown();
-    return 0;
+    return switchboard::bench::point_select_main<raw_db, switchboard_db>(argc, argv, row_count, "raw sqlite3");
 }

@@ -5,6 +5,7 @@
 // variable, as the conformance suite does). Each test puts a fault_proxy between the client
 // and the server and checks the error kind, the doomed-until-rollback rule, reconnects, and
 // what really reached the server (counted on a fresh, unproxied connection).
+#include "support/caught.hpp"
 #include "support/fault_proxy.hpp"
 #include "support/server_urls.hpp"
 
@@ -21,6 +22,7 @@ using namespace switchboard;
 using namespace std::chrono_literals;
 using switchboard::testing::cut_mode;
 using switchboard::testing::fault_proxy;
+using switchboard::testing::caught;
 
 namespace {
 
@@ -81,17 +83,6 @@ struct table {
     }
     std::int64_t rows() const { return direct().connect().query_value<std::int64_t>("SELECT COUNT(*) FROM " + name); }
 };
-
-template <class F>
-error caught(F&& f) {
-    try {
-        f();
-    } catch (const error& e) {
-        return e;
-    }
-    FAIL("expected a switchboard::error");
-    throw std::logic_error("unreachable");
-}
 
 auto since(std::chrono::steady_clock::time_point t) { return std::chrono::steady_clock::now() - t; }
 

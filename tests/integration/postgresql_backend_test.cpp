@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // PostgreSQL backend behaviours beyond the conformance suite, through the public API against the test server:
 // transactions the server ended, re-preparing statements, parameter types.
+#include "support/caught.hpp"
 #include "support/server_urls.hpp"
 
 #include <switchboard/connection.hpp>
@@ -17,6 +18,7 @@
 
 using namespace switchboard;
 using switchboard::testing::server_url;
+using switchboard::testing::caught;
 
 namespace {
 
@@ -47,17 +49,6 @@ struct scratch_table {
         }
     }
 };
-
-template <class F>
-error caught(F&& f) {
-    try {
-        f();
-    } catch (const error& e) {
-        return e;
-    }
-    FAIL("expected a switchboard::error");
-    throw;  // unreachable
-}
 
 }  // namespace
 

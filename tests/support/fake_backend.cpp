@@ -175,4 +175,11 @@ plugin_registry& fake_registry() {
     return *r;
 }
 
+database fake_database(std::string_view url) {
+    script().reset();
+    database_options o;
+    o.registry = &fake_registry();
+    return database(url, o);
+}
+
 }  // namespace switchboard::testing

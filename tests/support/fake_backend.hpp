@@ -2,6 +2,7 @@
 // An in-memory backend with scripted failures, for unit tests of core without any server.
 #pragma once
 
+#include <switchboard/database.hpp>
 #include <switchboard/plugin_registry.hpp>
 #include <switchboard/spi/backend.hpp>
 
@@ -60,5 +61,8 @@ const switchboard_plugin_descriptor& fake_descriptor();
 
 /// A registry with only the fake backend registered; URLs look like "fake://host/name".
 plugin_registry& fake_registry();
+
+/// Resets the script and returns a database on the fake backend.
+database fake_database(std::string_view url = "fake://host/main");
 
 }  // namespace switchboard::testing

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Core's connection semantics against the scripted fake backend: cache, doom, reconnect, errors.
+#include "support/caught.hpp"
 #include "support/fake_backend.hpp"
 
 #include <switchboard/connection.hpp>
@@ -11,31 +12,11 @@
 using namespace switchboard;
 using switchboard::testing::fake_code;
 using switchboard::testing::script;
-
-namespace {
-
-database fake_db(std::string_view url = "fake://host/main") {
-    script().reset();
-    database_options o;
-    o.registry = &switchboard::testing::fake_registry();
-    return database(url, o);
-}
-
-template <class F>
-error caught(F&& f) {
-    try {
-        f();
-    } catch (const error& e) {
-        return e;
-    }
-    FAIL("expected a switchboard::error");
-    throw std::logic_error("unreachable");
-}
-
-}  // namespace
+using switchboard::testing::caught;
+using switchboard::testing::fake_database;
 
 TEST_CASE("a statement is prepared once and then served from the cache", "[connection][cache]") {
-    auto db = fake_db();
+    auto db = fake_database();
     connection c = db.connect();
     for (int i = 0; i < 5; ++i) c.execute("UPDATE t SET a = ? WHERE id = ?", i, 1);
     c.execute("DELETE FROM t");
@@ -44,7 +25,7 @@ TEST_CASE("a statement is prepared once and then served from the cache", "[conne
 }
 
 TEST_CASE("the statement cache evicts the least recently used statement at its bound", "[connection][cache]") {
-    auto db = fake_db("fake://host/main?sb.statement_cache=2");
+    auto db = fake_database("fake://host/main?sb.statement_cache=2");
     connection c = db.connect();
     c.execute("A");
     c.execute("B");
@@ -59,7 +40,7 @@ TEST_CASE("the statement cache evicts the least recently used statement at its b
 }
 
 TEST_CASE("a statement still being read gets a second copy for a nested run", "[connection][cache]") {
-    auto db = fake_db();
+    auto db = fake_database();
     script().rows["SELECT v FROM t"] = {{std::int64_t{1}}, {std::int64_t{2}}};
     script().columns["SELECT v FROM t"] = {"v"};
     connection c = db.connect();
@@ -72,7 +53,7 @@ TEST_CASE("a statement still being read gets a second copy for a nested run", "[
 }
 
 TEST_CASE("a wrong parameter count is a usage error before anything is sent", "[connection][usage]") {
-    auto db = fake_db();
+    auto db = fake_database();
     connection c = db.connect();
     error e = caught([&] { c.execute("UPDATE t SET a = ? WHERE id = ?", 1); });
     CHECK(e.kind() == errc::usage);
@@ -84,14 +65,14 @@ TEST_CASE("a wrong parameter count is a usage error before anything is sent", "[
 }
 
 TEST_CASE("an unsigned value beyond int64 is refused", "[connection][usage]") {
-    auto db = fake_db();
+    auto db = fake_database();
     connection c = db.connect();
     CHECK_THROWS_AS(c.execute("SELECT ?", std::uint64_t{1} << 63), usage_error);
     c.execute("SELECT ?", std::uint64_t{(1ull << 63) - 1});
 }
 
 TEST_CASE("a disconnection inside a transaction dooms it until rollback", "[connection][doom]") {
-    auto db = fake_db();
+    auto db = fake_database();
     connection c = db.connect();
     {
         auto tx = c.begin();
@@ -128,7 +109,7 @@ TEST_CASE("a disconnection inside a transaction dooms it until rollback", "[conn
 }
 
 TEST_CASE("a doomed transaction is rolled back by the transaction's destructor", "[connection][doom]") {
-    auto db = fake_db();
+    auto db = fake_database();
     connection c = db.connect();
     {
         auto tx = c.begin();
@@ -139,7 +120,7 @@ TEST_CASE("a doomed transaction is rolled back by the transaction's destructor",
 }
 
 TEST_CASE("a disconnection during COMMIT is commit_outcome_unknown", "[connection][doom]") {
-    auto db = fake_db();
+    auto db = fake_database();
     connection c = db.connect();
     auto tx = c.begin();
     c.execute("INSERT 1");
@@ -153,7 +134,7 @@ TEST_CASE("a disconnection during COMMIT is commit_outcome_unknown", "[connectio
 }
 
 TEST_CASE("a disconnection outside a transaction closes the connection", "[connection][doom]") {
-    auto db = fake_db();
+    auto db = fake_database();
     connection c = db.connect();
     script().fail_execute = testing::fake_disconnect;
     CHECK(caught([&] { c.execute("SELECT 1"); }).kind() == errc::disconnected);
@@ -161,7 +142,7 @@ TEST_CASE("a disconnection outside a transaction closes the connection", "[conne
 }
 
 TEST_CASE("a transient statement error keeps the connection and the transaction", "[connection]") {
-    auto db = fake_db();
+    auto db = fake_database();
     connection c = db.connect();
     auto tx = c.begin();
     script().fail_execute = testing::fake_serialization;
@@ -178,7 +159,7 @@ TEST_CASE("a transient statement error keeps the connection and the transaction"
 }
 
 TEST_CASE("a failed connect is connect_failed with the database name", "[connection]") {
-    auto db = fake_db();
+    auto db = fake_database();
     script().fail_connect = testing::fake_disconnect;  // even a "disconnect" code at connect time
     error e = caught([&] { (void)db.connect(); });
     CHECK(e.kind() == errc::connect_failed);
@@ -187,7 +168,7 @@ TEST_CASE("a failed connect is connect_failed with the database name", "[connect
 }
 
 TEST_CASE("a backend throwing a foreign exception is reported as a plugin error", "[connection]") {
-    auto db = fake_db();
+    auto db = fake_database();
     connection c = db.connect();
     script().throw_foreign_on_execute = true;
     error e = caught([&] { c.execute("SELECT 1"); });
@@ -197,7 +178,7 @@ TEST_CASE("a backend throwing a foreign exception is reported as a plugin error"
 }
 
 TEST_CASE("an error the backend raises itself gets the backend, database and statement", "[connection]") {
-    auto db = fake_db();
+    auto db = fake_database();
     connection c = db.connect();
     script().throw_error_on_begin = errc::lock_timeout;
     error e = caught([&] { c.begin(); });
@@ -210,7 +191,7 @@ TEST_CASE("an error the backend raises itself gets the backend, database and sta
 }
 
 TEST_CASE("transactions roll back in their destructor unless committed", "[connection][transaction]") {
-    auto db = fake_db();
+    auto db = fake_database();
     connection c = db.connect();
     { auto tx = c.begin(); }
     CHECK(script().rollbacks == 1);
@@ -227,7 +208,7 @@ TEST_CASE("transactions roll back in their destructor unless committed", "[conne
 }
 
 TEST_CASE("an old transaction object never touches a newer transaction", "[connection][transaction]") {
-    auto db = fake_db();
+    auto db = fake_database();
     connection c = db.connect();
     auto first = c.begin();
     c.rollback();
@@ -241,7 +222,7 @@ TEST_CASE("an old transaction object never touches a newer transaction", "[conne
 }
 
 TEST_CASE("a transaction survives moving its connection", "[connection][transaction]") {
-    auto db = fake_db();
+    auto db = fake_database();
     connection c = db.connect();
     auto tx = c.begin();
     connection moved = std::move(c);
@@ -251,7 +232,7 @@ TEST_CASE("a transaction survives moving its connection", "[connection][transact
 }
 
 TEST_CASE("a finished transaction object may outlive its connection", "[connection][transaction]") {
-    auto db = fake_db();
+    auto db = fake_database();
     std::optional<transaction> committed, rolled_back;
     {
         connection c = db.connect();
@@ -267,7 +248,7 @@ TEST_CASE("a finished transaction object may outlive its connection", "[connecti
 }
 
 TEST_CASE("typed reads convert strictly and name the column on error", "[result]") {
-    auto db = fake_db();
+    auto db = fake_database();
     const std::string q = "SELECT * FROM t";
     script().columns[q] = {"i", "d", "s", "n", "b", "flag"};
     script().rows[q] = {{std::int64_t{300}, 2.5, std::string("text"), null, bytes{std::byte{0}, std::byte{1}}, std::int64_t{1}}};
@@ -296,7 +277,7 @@ TEST_CASE("typed reads convert strictly and name the column on error", "[result]
 }
 
 TEST_CASE("query_value returns the first column of the first row, or a usage error", "[result]") {
-    auto db = fake_db();
+    auto db = fake_database();
     script().columns["SELECT 1"] = {"one"};
     script().rows["SELECT 1"] = {{std::int64_t{1}}};
     connection c = db.connect();
@@ -305,7 +286,7 @@ TEST_CASE("query_value returns the first column of the first row, or a usage err
 }
 
 TEST_CASE("a disconnection while reading rows dooms the connection", "[result][doom]") {
-    auto db = fake_db();
+    auto db = fake_database();
     script().columns["SELECT v"] = {"v"};
     script().rows["SELECT v"] = {{std::int64_t{1}}, {std::int64_t{2}}};
     connection c = db.connect();
@@ -321,14 +302,14 @@ TEST_CASE("a disconnection while reading rows dooms the connection", "[result][d
 }
 
 TEST_CASE("library options are validated", "[database]") {
-    CHECK_THROWS_AS(fake_db("fake://h/db?sb.bogus=1"), usage_error);
-    CHECK_THROWS_AS(fake_db("fake://h/db?sb.statement_cache=-1"), usage_error);
-    CHECK(fake_db("fake://h/db?sb.name=primary").name() == "primary");
-    CHECK(fake_db("fake://h/inventory").name() == "inventory");
+    CHECK_THROWS_AS(fake_database("fake://h/db?sb.bogus=1"), usage_error);
+    CHECK_THROWS_AS(fake_database("fake://h/db?sb.statement_cache=-1"), usage_error);
+    CHECK(fake_database("fake://h/db?sb.name=primary").name() == "primary");
+    CHECK(fake_database("fake://h/inventory").name() == "inventory");
 }
 
 TEST_CASE("transaction control as statement text is refused; savepoints are not", "[connection][usage]") {
-    auto db = fake_db();
+    auto db = fake_database();
     connection c = db.connect();
     for (const char* sql : {"BEGIN", "begin immediate", "  /* why */ COMMIT", "-- note\nEND", "START TRANSACTION",
                             "start  transaction read only", "ROLLBACK", "rollback work", "ABORT"}) {
@@ -345,7 +326,7 @@ TEST_CASE("transaction control as statement text is refused; savepoints are not"
 }
 
 TEST_CASE("after the server ends a transaction, the rest of it is refused until rollback", "[connection][doom]") {
-    auto db = fake_db();
+    auto db = fake_database();
     connection c = db.connect();
     auto tx = c.begin();
     c.execute("INSERT 1");
@@ -365,7 +346,7 @@ TEST_CASE("after the server ends a transaction, the rest of it is refused until 
 }
 
 TEST_CASE("begin() on an idle connection that died unnoticed reconnects once", "[connection][reconnect]") {
-    auto db = fake_db();
+    auto db = fake_database();
     connection c = db.connect();
     script().fail_begin = testing::fake_disconnect;
     auto tx = c.begin();
@@ -383,7 +364,7 @@ TEST_CASE("begin() on an idle connection that died unnoticed reconnects once", "
 
 TEST_CASE("a named lock guard never releases a lock of a newer session", "[connection][locks]") {
     using namespace std::chrono_literals;
-    auto db = fake_db();
+    auto db = fake_database();
     connection c = db.connect();
     named_lock a = c.lock("job", 0ms);
     CHECK(a.held());
@@ -404,7 +385,7 @@ TEST_CASE("a named lock guard never releases a lock of a newer session", "[conne
 
 TEST_CASE("transactions, results and lock guards survive their connection being replaced", "[connection][lifetime]") {
     using namespace std::chrono_literals;
-    auto db = fake_db();
+    auto db = fake_database();
     script().columns["SELECT v"] = {"v"};
     script().rows["SELECT v"] = {{std::int64_t{1}}, {std::int64_t{2}}};
     connection c = db.connect();
@@ -422,7 +403,7 @@ TEST_CASE("transactions, results and lock guards survive their connection being 
 }
 
 TEST_CASE("a moved-from connection says so instead of crashing", "[connection][usage]") {
-    auto db = fake_db();
+    auto db = fake_database();
     connection c = db.connect();
     connection d = std::move(c);
     CHECK(c.state() == connection_state::closed);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The connection pool against the scripted fake backend (and a thread-safe counting one): bound, reuse, retirement, invalidation.
+#include "support/caught.hpp"
 #include "support/fake_backend.hpp"
 
 #include <switchboard/pool.hpp>
@@ -17,26 +18,10 @@
 using namespace switchboard;
 using namespace std::chrono_literals;
 using switchboard::testing::script;
+using switchboard::testing::caught;
+using switchboard::testing::fake_database;
 
 namespace {
-
-database fake_db() {
-    script().reset();
-    database_options o;
-    o.registry = &switchboard::testing::fake_registry();
-    return database("fake://host/main", o);
-}
-
-template <class F>
-error caught(F&& f) {
-    try {
-        f();
-    } catch (const error& e) {
-        return e;
-    }
-    FAIL("expected a switchboard::error");
-    throw std::logic_error("unreachable");
-}
 
 // ---- a thread-safe counting backend ---------------------------------------------------------
 // The fake backend's script is single-threaded by contract; the tests that run many threads
@@ -133,7 +118,7 @@ bool wait_for_waiters(const pool& p, std::size_t n) {
 }  // namespace
 
 TEST_CASE("a returned connection is reused, not reopened", "[pool]") {
-    auto db = fake_db();
+    auto db = fake_database();
     pool p(db, {.max_size = 2});
     const connection* first = nullptr;
     {
@@ -180,7 +165,7 @@ TEST_CASE("the bound is never exceeded under contention", "[pool][concurrency]")
 }
 
 TEST_CASE("acquire gives up after acquire_timeout with a clear error", "[pool]") {
-    auto db = fake_db();
+    auto db = fake_database();
     pool p(db, {.max_size = 2, .acquire_timeout = 50ms});
     auto a = p.acquire();
     auto b = p.acquire();
@@ -232,7 +217,7 @@ TEST_CASE("a returned connection goes to the waiters first come, first served", 
 }
 
 TEST_CASE("a doomed connection is closed, and the connections opened before it are not reused", "[pool]") {
-    auto db = fake_db();
+    auto db = fake_database();
     pool p(db, {.max_size = 3});
     auto a = p.acquire();
     std::optional<pool::lease> b = p.acquire();
@@ -264,7 +249,7 @@ TEST_CASE("a doomed connection is closed, and the connections opened before it a
 }
 
 TEST_CASE("without validate_after_failure only the broken connection goes", "[pool]") {
-    auto db = fake_db();
+    auto db = fake_database();
     pool p(db, {.max_size = 2, .validate_after_failure = false});
     auto a = p.acquire();
     p.acquire().reset();  // one idle
@@ -279,7 +264,7 @@ TEST_CASE("without validate_after_failure only the broken connection goes", "[po
 }
 
 TEST_CASE("a lease returned inside a transaction is rolled back before reuse", "[pool]") {
-    auto db = fake_db();
+    auto db = fake_database();
     pool p(db, {.max_size = 1});
     {
         auto c = p.acquire();
@@ -312,7 +297,7 @@ TEST_CASE("a lease returned inside a transaction is rolled back before reuse", "
 }
 
 TEST_CASE("connections past max_lifetime or idle_timeout are closed, not handed out", "[pool]") {
-    auto db = fake_db();
+    auto db = fake_database();
     SECTION("max_lifetime, at acquire") {
         pool p(db, {.max_size = 2, .max_lifetime = 30ms, .idle_timeout = 0ms});
         p.acquire().reset();
@@ -369,7 +354,7 @@ TEST_CASE("connections past max_lifetime or idle_timeout are closed, not handed 
 }
 
 TEST_CASE("a failed open propagates and frees its slot", "[pool]") {
-    auto db = fake_db();
+    auto db = fake_database();
     pool p(db, {.max_size = 1, .acquire_timeout = 50ms});
     script().fail_connect = testing::fake_refused;
     error e = caught([&] { auto c = p.acquire(); });
@@ -402,7 +387,7 @@ TEST_CASE("a slot freed by a failed open goes to a waiter", "[pool][concurrency]
 }
 
 TEST_CASE("stats add up", "[pool]") {
-    auto db = fake_db();
+    auto db = fake_database();
     pool p(db, {.max_size = 4});
     auto a = p.acquire();
     auto b = p.acquire();
@@ -427,7 +412,7 @@ TEST_CASE("stats add up", "[pool]") {
 }
 
 TEST_CASE("close_idle and invalidate hold no connection opened before them", "[pool]") {
-    auto db = fake_db();
+    auto db = fake_database();
     pool p(db, {.max_size = 3});
     auto leased = p.acquire();
     p.acquire().reset();
@@ -447,7 +432,7 @@ TEST_CASE("close_idle and invalidate hold no connection opened before them", "[p
 }
 
 TEST_CASE("fill opens min_idle connections", "[pool]") {
-    auto db = fake_db();
+    auto db = fake_database();
     pool p(db, {.max_size = 4, .min_idle = 2});
     p.fill();
     CHECK(p.stats().idle == 2);
@@ -459,7 +444,7 @@ TEST_CASE("fill opens min_idle connections", "[pool]") {
 }
 
 TEST_CASE("a lease may outlive its pool", "[pool]") {
-    auto db = fake_db();
+    auto db = fake_database();
     std::optional<pool> p(std::in_place, db, pool_options{.max_size = 2});
     auto c = p->acquire();
     p->acquire().reset();

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Reconnect policies against the scripted fake backend: fail fast, backoff to a deadline, cancel, scopes.
+#include "support/caught.hpp"
 #include "support/fake_backend.hpp"
 
 #include <switchboard/connection.hpp>
@@ -13,26 +14,10 @@
 using namespace switchboard;
 using namespace std::chrono_literals;
 using switchboard::testing::script;
+using switchboard::testing::caught;
+using switchboard::testing::fake_database;
 
 namespace {
-
-database fake_db(std::string_view url = "fake://host/main") {
-    script().reset();
-    database_options o;
-    o.registry = &switchboard::testing::fake_registry();
-    return database(url, o);
-}
-
-template <class F>
-error caught(F&& f) {
-    try {
-        f();
-    } catch (const error& e) {
-        return e;
-    }
-    FAIL("expected a switchboard::error");
-    throw std::logic_error("unreachable");
-}
 
 auto elapsed_since(std::chrono::steady_clock::time_point t) { return std::chrono::steady_clock::now() - t; }
 
@@ -48,7 +33,7 @@ TEST_CASE("the backoff cap doubles from the initial delay up to the maximum", "[
 }
 
 TEST_CASE("fail_fast makes exactly one attempt and fails at once", "[reconnect]") {
-    auto db = fake_db();
+    auto db = fake_database();
     connection c = db.connect();
     c.close();
     script().failing_connects = 100;
@@ -60,7 +45,7 @@ TEST_CASE("fail_fast makes exactly one attempt and fails at once", "[reconnect]"
 }
 
 TEST_CASE("backoff retries until the server is back", "[reconnect]") {
-    auto db = fake_db();
+    auto db = fake_database();
     connection c = db.connect();
     c.close();
     script().failing_connects = 3;
@@ -71,7 +56,7 @@ TEST_CASE("backoff retries until the server is back", "[reconnect]") {
 }
 
 TEST_CASE("backoff gives up at its deadline with the attempt count and the last cause", "[reconnect]") {
-    auto db = fake_db();
+    auto db = fake_database();
     script().failing_connects = 1000000;
     const auto started = std::chrono::steady_clock::now();
     error e = caught([&] { connection c(db, reconnect_policy::backoff(200ms, 1ms, 20ms)); });
@@ -85,7 +70,7 @@ TEST_CASE("backoff gives up at its deadline with the attempt count and the last 
 }
 
 TEST_CASE("a failure retrying cannot cure ends backoff at once", "[reconnect]") {
-    auto db = fake_db();
+    auto db = fake_database();
     script().failing_connects = 1000000;
     script().failing_connect_code = testing::fake_auth;
     error e = caught([&] { connection c(db, reconnect_policy::backoff(10s, 1ms, 5ms)); });
@@ -95,7 +80,7 @@ TEST_CASE("a failure retrying cannot cure ends backoff at once", "[reconnect]") 
 }
 
 TEST_CASE("a backoff wait is cancelled promptly from another thread", "[reconnect][concurrency]") {
-    auto db = fake_db();
+    auto db = fake_database();
     script().failing_connects = 1000000;
     std::stop_source stop;
     const auto policy = reconnect_policy::backoff(60s, 500ms, 500ms).with_cancel(stop.get_token());
@@ -112,7 +97,7 @@ TEST_CASE("a backoff wait is cancelled promptly from another thread", "[reconnec
 }
 
 TEST_CASE("a reconnect_scope overrides the database default, nests, and is per thread", "[reconnect][concurrency]") {
-    auto db = fake_db("fake://host/main?sb.reconnect=fail_fast");
+    auto db = fake_database("fake://host/main?sb.reconnect=fail_fast");
     CHECK(db.reconnect().kind == reconnect_policy::mode::fail_fast);
     CHECK(reconnect_scope::current() == nullptr);
     {
@@ -137,12 +122,12 @@ TEST_CASE("a reconnect_scope overrides the database default, nests, and is per t
 }
 
 TEST_CASE("reconnect options in the URL set the database default", "[reconnect]") {
-    auto db = fake_db("fake://h/db?sb.reconnect=backoff&sb.reconnect_deadline=1500&sb.reconnect_initial_delay=7"
+    auto db = fake_database("fake://h/db?sb.reconnect=backoff&sb.reconnect_deadline=1500&sb.reconnect_initial_delay=7"
                       "&sb.reconnect_max_delay=70");
     CHECK(db.reconnect().kind == reconnect_policy::mode::backoff);
     CHECK(db.reconnect().deadline == 1500ms);
     CHECK(db.reconnect().initial_delay == 7ms);
     CHECK(db.reconnect().max_delay == 70ms);
-    CHECK_THROWS_AS(fake_db("fake://h/db?sb.reconnect=sometimes"), usage_error);
-    CHECK_THROWS_AS(fake_db("fake://h/db?sb.reconnect_deadline=soon"), usage_error);
+    CHECK_THROWS_AS(fake_database("fake://h/db?sb.reconnect=sometimes"), usage_error);
+    CHECK_THROWS_AS(fake_database("fake://h/db?sb.reconnect_deadline=soon"), usage_error);
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // transact() against the scripted fake backend: which errors re-run the unit of work, and how often.
+#include "support/caught.hpp"
 #include "support/fake_backend.hpp"
 
 #include <switchboard/transact.hpp>
@@ -11,15 +12,10 @@
 using namespace switchboard;
 using namespace std::chrono_literals;
 using switchboard::testing::script;
+using switchboard::testing::caught;
+using switchboard::testing::fake_database;
 
 namespace {
-
-database fake_db() {
-    script().reset();
-    database_options o;
-    o.registry = &switchboard::testing::fake_registry();
-    return database("fake://host/main", o);
-}
 
 transact_options quick(unsigned attempts = 5) {
     transact_options o;
@@ -32,7 +28,7 @@ transact_options quick(unsigned attempts = 5) {
 }  // namespace
 
 TEST_CASE("transact commits a unit of work that succeeds and returns its value", "[transact]") {
-    auto db = fake_db();
+    auto db = fake_database();
     connection c = db.connect();
     int runs = 0;
     const int v = transact(c, [&](connection& conn) {
@@ -47,7 +43,7 @@ TEST_CASE("transact commits a unit of work that succeeds and returns its value",
 }
 
 TEST_CASE("a serialization failure rolls back and re-runs the whole unit of work", "[transact]") {
-    auto db = fake_db();
+    auto db = fake_database();
     connection c = db.connect();
     int runs = 0;
     transact(
@@ -67,7 +63,7 @@ TEST_CASE("a serialization failure rolls back and re-runs the whole unit of work
 }
 
 TEST_CASE("a disconnection before COMMIT re-runs the work on a new connection", "[transact]") {
-    auto db = fake_db();
+    auto db = fake_database();
     connection c = db.connect();
     int runs = 0;
     transact(
@@ -83,7 +79,7 @@ TEST_CASE("a disconnection before COMMIT re-runs the work on a new connection", 
 }
 
 TEST_CASE("re-runs stop at max_attempts and the last error propagates", "[transact]") {
-    auto db = fake_db();
+    auto db = fake_database();
     connection c = db.connect();
     int runs = 0;
     try {
@@ -105,7 +101,7 @@ TEST_CASE("re-runs stop at max_attempts and the last error propagates", "[transa
 }
 
 TEST_CASE("an error that re-running cannot cure propagates at once", "[transact]") {
-    auto db = fake_db();
+    auto db = fake_database();
     connection c = db.connect();
     int runs = 0;
     CHECK_THROWS_AS(transact(
@@ -122,7 +118,7 @@ TEST_CASE("an error that re-running cannot cure propagates at once", "[transact]
 }
 
 TEST_CASE("a lost COMMIT is re-run only for work declared idempotent", "[transact]") {
-    auto db = fake_db();
+    auto db = fake_database();
     connection c = db.connect();
     int runs = 0;
     auto work = [&](connection& conn) {
@@ -146,7 +142,7 @@ TEST_CASE("a lost COMMIT is re-run only for work declared idempotent", "[transac
 }
 
 TEST_CASE("exceptions that are not switchboard errors pass through without a re-run", "[transact]") {
-    auto db = fake_db();
+    auto db = fake_database();
     connection c = db.connect();
     int runs = 0;
     CHECK_THROWS_AS(transact(c, [&](connection&) {

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The SQLite backend through the public API: column names after re-prepare, transactions SQLite ends by itself, last_insert_id.
+#include "support/sqlite_fixture.hpp"
+
 #include <switchboard/connection.hpp>
 #include <switchboard/database.hpp>
 #include <switchboard/error.hpp>
@@ -26,36 +28,8 @@ namespace {
 namespace fs = std::filesystem;
 using switchboard::errc;
 using switchboard::tx_mode;
-
-struct temp_database {
-    fs::path file;
-    explicit temp_database(const std::string& stem) {
-        const auto seed = std::random_device{}();
-        std::printf("sqlite backend test: %s seed %u\n", stem.c_str(), seed);
-        file = fs::temp_directory_path() / ("switchboard-" + stem + "-" + std::to_string(seed) + ".db");
-    }
-    ~temp_database() {
-        std::error_code ec;
-        for (const char* suffix : {"", "-wal", "-shm", "-journal"}) fs::remove(file.string() + suffix, ec);
-    }
-};
-
-struct registry_with_sqlite {
-    switchboard::plugin_registry registry;
-    registry_with_sqlite() {
-        registry.use_environment(false);
-        registry.use_default_directories(false);
-        registry.register_static(switchboard::sqlite::descriptor);
-    }
-    switchboard::database open_url(const std::string& url) {
-        switchboard::database_options o;
-        o.registry = &registry;
-        return switchboard::database(url, o);
-    }
-    switchboard::database open(const fs::path& file, const std::string& options = "") {
-        return open_url("sqlite://" + file.string() + options);
-    }
-};
+using switchboard::testing::registry_with_sqlite;
+using switchboard::testing::temp_database;
 
 std::vector<std::string> column_names(const switchboard::result& r) {
     std::vector<std::string> names;

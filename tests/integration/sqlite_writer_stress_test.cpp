@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Many threads doing read-then-write units on one SQLite file: none fail behind the writer lock, many without it.
+#include "support/sqlite_fixture.hpp"
+
 #include <switchboard/connection.hpp>
 #include <switchboard/database.hpp>
 #include <switchboard/error.hpp>
@@ -25,23 +27,12 @@ namespace {
 
 namespace fs = std::filesystem;
 using switchboard::errc;
+using switchboard::testing::registry_with_sqlite;
+using switchboard::testing::temp_database;
 
 constexpr int thread_count = 8;
 constexpr int units_per_thread = 500;
 constexpr int key_count = 50;  // every key is touched by 80 units: one insert, then updates
-
-struct temp_database {
-    fs::path file;
-    explicit temp_database(const std::string& stem) {
-        const auto seed = std::random_device{}();
-        std::printf("sqlite writer stress: %s seed %u\n", stem.c_str(), seed);
-        file = fs::temp_directory_path() / ("switchboard-" + stem + "-" + std::to_string(seed) + ".db");
-    }
-    ~temp_database() {
-        std::error_code ec;
-        for (const char* suffix : {"", "-wal", "-shm", "-journal"}) fs::remove(file.string() + suffix, ec);
-    }
-};
 
 struct run_outcome {
     std::map<std::string, std::int64_t> committed;  // units committed, by key
@@ -140,20 +131,6 @@ std::map<std::string, std::int64_t> table_contents(const switchboard::database& 
         rows[r.get<std::string>(0)] = r.get<std::int64_t>(1);
     return rows;
 }
-
-struct registry_with_sqlite {
-    switchboard::plugin_registry registry;
-    registry_with_sqlite() {
-        registry.use_environment(false);
-        registry.use_default_directories(false);
-        registry.register_static(switchboard::sqlite::descriptor);
-    }
-    switchboard::database open(const fs::path& file, const std::string& options) {
-        switchboard::database_options o;
-        o.registry = &registry;
-        return switchboard::database("sqlite://" + file.string() + options, o);
-    }
-};
 
 }  // namespace
 

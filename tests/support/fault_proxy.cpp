@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The fault proxy: one poll() thread owns every socket; controls change state under its mutex and wait for it to act.
 #include "support/fault_proxy.hpp"
+#include "support/socket_fd.hpp"
 
 #include <arpa/inet.h>
 #include <linux/sockios.h>  // SIOCOUTQ
@@ -46,34 +47,6 @@ constexpr auto drain_poll = 2ms;
 
 [[noreturn]] void throw_errno(const char* what) { throw std::system_error(errno, std::generic_category(), what); }
 
-class unique_fd {
-public:
-    unique_fd() noexcept = default;
-    explicit unique_fd(int fd) noexcept : fd_(fd) {}
-    unique_fd(unique_fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-    unique_fd& operator=(unique_fd&& other) noexcept {
-        if (this != &other) reset(std::exchange(other.fd_, -1));
-        return *this;
-    }
-    ~unique_fd() { reset(); }
-    int get() const noexcept { return fd_; }
-    bool valid() const noexcept { return fd_ >= 0; }
-    void reset(int fd = -1) noexcept {
-        if (fd_ >= 0) ::close(fd_);
-        fd_ = fd;
-    }
-
-private:
-    int fd_ = -1;
-};
-
-sockaddr_in loopback(std::uint16_t port) {
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(port);
-    return a;
-}
 
 void set_int_option(int fd, int level, int name, int value) {
     // Failures here only cost latency or rebinding; the socket still works.

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The TCP fault proxy against an in-test echo server: forwarding, cuts, truncation, stall, refusal, pattern faults, stop.
 #include "support/fault_proxy.hpp"
+#include "support/socket_fd.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -28,6 +29,8 @@ using namespace std::chrono_literals;
 using switchboard::testing::cut_mode;
 using switchboard::testing::fault_proxy;
 using switchboard::testing::fault_proxy_options;
+using switchboard::testing::loopback;
+using switchboard::testing::unique_fd;
 using clock_type = std::chrono::steady_clock;
 
 namespace {
@@ -35,34 +38,6 @@ namespace {
 // A bound for what should happen at once: only a bug waits this long.
 constexpr auto patience = 5s;
 
-class socket_fd {
-public:
-    socket_fd() noexcept = default;
-    explicit socket_fd(int fd) noexcept : fd_(fd) {}
-    socket_fd(socket_fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-    socket_fd& operator=(socket_fd&& other) noexcept {
-        if (this != &other) reset(std::exchange(other.fd_, -1));
-        return *this;
-    }
-    ~socket_fd() { reset(); }
-    int get() const noexcept { return fd_; }
-    bool valid() const noexcept { return fd_ >= 0; }
-    void reset(int fd = -1) noexcept {
-        if (fd_ >= 0) ::close(fd_);
-        fd_ = fd;
-    }
-
-private:
-    int fd_ = -1;
-};
-
-sockaddr_in loopback(std::uint16_t port) {
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(port);
-    return a;
-}
 
 std::uint16_t local_port(int fd) {
     sockaddr_in a{};
@@ -127,7 +102,7 @@ public:
 
 private:
     struct peer {
-        socket_fd fd;
+        unique_fd fd;
         std::string pending;   // received, not yet echoed
         std::string received;  // everything received
         ending end = ending::open;
@@ -161,7 +136,7 @@ private:
             if (fds[0].revents != 0) return;
             std::lock_guard lock(mutex_);
             if ((fds[1].revents & POLLIN) != 0) {
-                socket_fd fd(::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+                unique_fd fd(::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
                 if (fd.valid()) {
                     auto p = std::make_unique<peer>();
                     p->fd = std::move(fd);
@@ -192,7 +167,7 @@ private:
         }
     }
 
-    socket_fd listener_, stop_;
+    unique_fd listener_, stop_;
     std::uint16_t port_ = 0;
     mutable std::mutex mutex_;
     mutable std::condition_variable changed_;
@@ -201,8 +176,8 @@ private:
 };
 
 // A blocking client socket connected to 127.0.0.1:port, or an invalid one with *error set.
-socket_fd dial(std::uint16_t port, int* error = nullptr) {
-    socket_fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+unique_fd dial(std::uint16_t port, int* error = nullptr) {
+    unique_fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     REQUIRE(fd.valid());
     const sockaddr_in a = loopback(port);
     if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) {
@@ -280,7 +255,7 @@ TEST_CASE("the proxy forwards both ways, counts, and passes on a half close", "[
     CHECK(proxy.upstream_port() == server.port());
     CHECK(proxy.port() != server.port());
 
-    socket_fd client = dial(proxy.port());
+    unique_fd client = dial(proxy.port());
     REQUIRE(client.valid());
     CHECK(echo(client.get(), "hello") == "hello");
     CHECK(proxy.wait_for_accepted(1, patience));
@@ -309,7 +284,7 @@ TEST_CASE("the proxy forwards both ways, counts, and passes on a half close", "[
 TEST_CASE("several connections are proxied independently", "[fault_proxy]") {
     echo_server server;
     fault_proxy proxy("127.0.0.1", server.port());
-    std::vector<socket_fd> clients;
+    std::vector<unique_fd> clients;
     for (std::size_t i = 0; i < 8; ++i) clients.push_back(dial(proxy.port()));
     for (std::size_t i = 0; i < 8; ++i) send_all(clients[i].get(), "client " + std::to_string(i));
     for (std::size_t i = 0; i < 8; ++i) CHECK(read_for(clients[i].get(), 8).data == "client " + std::to_string(i));
@@ -322,7 +297,7 @@ TEST_CASE("several connections are proxied independently", "[fault_proxy]") {
 TEST_CASE("cut_all closes every live connection on both sides; new ones still work", "[fault_proxy]") {
     echo_server server;
     fault_proxy proxy("127.0.0.1", server.port());
-    socket_fd client = dial(proxy.port());
+    unique_fd client = dial(proxy.port());
     REQUIRE(echo(client.get(), "ping") == "ping");
 
     SECTION("rst: the client's read fails with ECONNRESET, the server sees a reset") {
@@ -343,7 +318,7 @@ TEST_CASE("cut_all closes every live connection on both sides; new ones still wo
         CHECK(server.wait_for_end(0) == echo_server::ending::eof);
     }
 
-    socket_fd again = dial(proxy.port());
+    unique_fd again = dial(proxy.port());
     REQUIRE(again.valid());
     CHECK(echo(again.get(), "again") == "again");
     CHECK(proxy.accepted() == 2);
@@ -356,7 +331,7 @@ TEST_CASE("truncate_after delivers exactly N bytes, then end of stream or a rese
 
     SECTION("new connections, fin") {
         proxy.truncate_after(20000, cut_mode::fin);
-        socket_fd client = dial(proxy.port());
+        unique_fd client = dial(proxy.port());
         send_all(client.get(), data);
         const reading r = read_for(client.get());
         CHECK(r.data == data.substr(0, 20000));
@@ -364,14 +339,14 @@ TEST_CASE("truncate_after delivers exactly N bytes, then end of stream or a rese
     }
     SECTION("new connections, rst") {
         proxy.truncate_after(20000, cut_mode::rst);
-        socket_fd client = dial(proxy.port());
+        unique_fd client = dial(proxy.port());
         send_all(client.get(), data);
         const reading r = read_for(client.get());
         CHECK(r.data == data.substr(0, 20000));  // the RST does not overtake the bytes owed
         CHECK(r.error == ECONNRESET);
     }
     SECTION("a live connection counts from the call") {
-        socket_fd client = dial(proxy.port());
+        unique_fd client = dial(proxy.port());
         REQUIRE(echo(client.get(), "before") == "before");
         proxy.truncate_after(3, cut_mode::fin);
         send_all(client.get(), "abcdef");
@@ -380,7 +355,7 @@ TEST_CASE("truncate_after delivers exactly N bytes, then end of stream or a rese
         CHECK(r.eof);
     }
     SECTION("zero bytes cuts a live connection at once") {
-        socket_fd client = dial(proxy.port());
+        unique_fd client = dial(proxy.port());
         REQUIRE(echo(client.get(), "x") == "x");
         proxy.truncate_after(0, cut_mode::rst);
         const reading r = read_for(client.get());
@@ -393,7 +368,7 @@ TEST_CASE("truncate_after delivers exactly N bytes, then end of stream or a rese
 TEST_CASE("stall holds every byte in both directions until resumed, sockets open", "[fault_proxy]") {
     echo_server server;
     fault_proxy proxy("127.0.0.1", server.port());
-    socket_fd client = dial(proxy.port());
+    unique_fd client = dial(proxy.port());
     REQUIRE(echo(client.get(), "a") == "a");
 
     proxy.stall(true);
@@ -401,7 +376,7 @@ TEST_CASE("stall holds every byte in both directions until resumed, sockets open
     CHECK(silent_for(client.get(), 200ms));
     CHECK(server.received(0) == "a");  // not forwarded upstream either
     // A connection made during the stall is accepted but forwards nothing.
-    socket_fd late = dial(proxy.port());
+    unique_fd late = dial(proxy.port());
     REQUIRE(late.valid());
     CHECK(proxy.wait_for_accepted(2, patience));
     send_all(late.get(), "late");
@@ -417,7 +392,7 @@ TEST_CASE("refuse makes connects fail with ECONNREFUSED, then listens again on t
     echo_server server;
     fault_proxy proxy("127.0.0.1", server.port());
     const std::uint16_t port = proxy.port();
-    socket_fd live = dial(port);
+    unique_fd live = dial(port);
     REQUIRE(echo(live.get(), "live") == "live");
 
     proxy.refuse(true);
@@ -429,7 +404,7 @@ TEST_CASE("refuse makes connects fail with ECONNREFUSED, then listens again on t
 
     proxy.refuse(false);
     CHECK(proxy.port() == port);
-    socket_fd fresh = dial(port, &error);
+    unique_fd fresh = dial(port, &error);
     REQUIRE(fresh.valid());
     CHECK(echo(fresh.get(), "back") == "back");
     CHECK(proxy.accepted() == 2);
@@ -439,7 +414,7 @@ TEST_CASE("rst_on_accept resets each new connection and never dials the server",
     echo_server server;
     fault_proxy proxy("127.0.0.1", server.port());
     proxy.rst_on_accept(true);
-    socket_fd client = dial(proxy.port());
+    unique_fd client = dial(proxy.port());
     REQUIRE(client.valid());  // the kernel completed the handshake
     const reading r = read_for(client.get());
     CHECK(r.data.empty());
@@ -449,7 +424,7 @@ TEST_CASE("rst_on_accept resets each new connection and never dials the server",
     CHECK(server.connections() == 0);
 
     proxy.rst_on_accept(false);
-    socket_fd next = dial(proxy.port());
+    unique_fd next = dial(proxy.port());
     CHECK(echo(next.get(), "ok") == "ok");
 }
 
@@ -457,7 +432,7 @@ TEST_CASE("swallow_reply_after: the server gets the statement, the client no rep
     echo_server server;
     fault_proxy proxy("127.0.0.1", server.port());
     proxy.swallow_reply_after("COMMIT");
-    socket_fd client = dial(proxy.port());
+    unique_fd client = dial(proxy.port());
     REQUIRE(echo(client.get(), "BEGIN;") == "BEGIN;");
     std::size_t echoed = 6;
 
@@ -483,7 +458,7 @@ TEST_CASE("cut_before_forwarding: the statement never reaches the server", "[fau
     echo_server server;
     fault_proxy proxy("127.0.0.1", server.port());
     proxy.cut_before_forwarding("COMMIT", cut_mode::rst, 1);
-    socket_fd client = dial(proxy.port());
+    unique_fd client = dial(proxy.port());
     REQUIRE(echo(client.get(), "BEGIN;") == "BEGIN;");
     REQUIRE(echo(client.get(), "CO") == "CO");
     send_all(client.get(), "MMIT;");
@@ -495,7 +470,7 @@ TEST_CASE("cut_before_forwarding: the statement never reaches the server", "[fau
     CHECK(proxy.wait_for_triggered(1, patience));
 
     // The rule was for one time only: the next COMMIT goes through.
-    socket_fd next = dial(proxy.port());
+    unique_fd next = dial(proxy.port());
     CHECK(echo(next.get(), "COMMIT;") == "COMMIT;");
     CHECK(proxy.triggered() == 1);
 }
@@ -503,7 +478,7 @@ TEST_CASE("cut_before_forwarding: the statement never reaches the server", "[fau
 TEST_CASE("pass() clears every fault", "[fault_proxy]") {
     echo_server server;
     fault_proxy proxy("127.0.0.1", server.port());
-    socket_fd live = dial(proxy.port());
+    unique_fd live = dial(proxy.port());
     REQUIRE(echo(live.get(), "a") == "a");
     proxy.truncate_after(0, cut_mode::fin);  // cuts `live`
     CHECK(read_for(live.get()).eof);
@@ -514,7 +489,7 @@ TEST_CASE("pass() clears every fault", "[fault_proxy]") {
     proxy.cut_before_forwarding("Y");
 
     proxy.pass();
-    socket_fd client = dial(proxy.port());
+    unique_fd client = dial(proxy.port());
     REQUIRE(client.valid());
     CHECK(echo(client.get(), "XY and more") == "XY and more");
     CHECK(proxy.triggered() == 0);
@@ -525,7 +500,7 @@ TEST_CASE("at most max_connections are proxied at once; the rest wait in the bac
     fault_proxy_options options;
     options.max_connections = 2;
     fault_proxy proxy("127.0.0.1", server.port(), options);
-    socket_fd first = dial(proxy.port()), second = dial(proxy.port()), third = dial(proxy.port());
+    unique_fd first = dial(proxy.port()), second = dial(proxy.port()), third = dial(proxy.port());
     REQUIRE(third.valid());  // the kernel's backlog took it
     CHECK(proxy.wait_for_accepted(2, patience));
     send_all(third.get(), "waiting");
@@ -539,11 +514,11 @@ TEST_CASE("at most max_connections are proxied at once; the rest wait in the bac
 
 TEST_CASE("a client is reset when the server is down", "[fault_proxy]") {
     // A bound socket that does not listen: its port is ours, and connecting to it is refused.
-    socket_fd reserved(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    unique_fd reserved(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     const sockaddr_in a = loopback(0);
     REQUIRE(::bind(reserved.get(), reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0);
     fault_proxy proxy("127.0.0.1", local_port(reserved.get()));
-    socket_fd client = dial(proxy.port());
+    unique_fd client = dial(proxy.port());
     REQUIRE(client.valid());
     const reading r = read_for(client.get());
     CHECK(r.error == ECONNRESET);
@@ -566,7 +541,7 @@ TEST_CASE("the upstream must be 127.0.0.1", "[fault_proxy]") {
 TEST_CASE("the destructor stops promptly with live and stalled connections", "[fault_proxy]") {
     echo_server server;
     auto proxy = std::make_unique<fault_proxy>("127.0.0.1", server.port());
-    std::vector<socket_fd> clients;
+    std::vector<unique_fd> clients;
     for (int i = 0; i < 3; ++i) {
         clients.push_back(dial(proxy->port()));
         REQUIRE(echo(clients.back().get(), "hi") == "hi");

@@ -161,8 +161,14 @@ private:
     void put_locked(pooled_connection* c, ticks now, victims& out) noexcept;
     void take_idle_locked(victims& out) noexcept;
     [[noreturn]] void throw_timeout();
-    static void close_all(victims& v) noexcept {
+    // Closes the victims outside the lock, then frees their slots: a slot is free only once
+    // its connection is really gone, so the bound holds for live connections, not just for
+    // the books (a freed slot may be handed to a waiter, who opens a new one at once).
+    void close_all(victims& v) noexcept {
+        if (v.empty()) return;
         for (pooled_connection* c : v) delete c;  // ~connection closes, rolling back if needed
+        std::lock_guard lock(mutex_);
+        for (std::size_t i = 0; i < v.size(); ++i) free_slot_locked();
     }
 
     const database db_;
@@ -208,12 +214,13 @@ pooled_connection* pool_state::take_slow(std::unique_lock<pool_mutex>& lock, tic
             ++in_use_;
             return c;
         }
-        // Too old, idle too long, or opened before an invalidation: close it, outside the lock.
+        // Too old, idle too long, or opened before an invalidation: close it, outside the lock,
+        // and only then free its slot.
         ++closed_;
-        free_slot_locked();
         lock.unlock();
         delete c;
         lock.lock();
+        free_slot_locked();
     }
     if (open_ < options_.max_size) {
         ++open_;  // reserve the slot first, so the bound holds while we connect unlocked
@@ -312,8 +319,7 @@ void pool_state::put_locked(pooled_connection* c, ticks now, victims& out) noexc
         out.push_back(idle_[0]);
         std::copy(&idle_[1], &idle_[idle_count_], &idle_[0]);
         --idle_count_;
-        ++closed_;
-        --open_;
+        ++closed_;  // its slot is freed by close_all, once it is closed
     }
 }
 
@@ -360,8 +366,7 @@ void pool_state::give_back_slow(pooled_connection* c, bool discard, bool lost, t
         }
         if (discard || lost || shut_ || c->generation != generation_ || now >= c->expires_at) {
             ++closed_;
-            free_slot_locked();
-            out.push_back(c);
+            out.push_back(c);  // close_all frees the slot once it is closed
         } else {
             put_locked(c, now, out);
         }
@@ -371,8 +376,7 @@ void pool_state::give_back_slow(pooled_connection* c, bool discard, bool lost, t
 
 void pool_state::take_idle_locked(victims& out) noexcept {
     out.insert(out.end(), &idle_[0], &idle_[idle_count_]);
-    closed_ += idle_count_;
-    open_ -= idle_count_;  // idle connections exist only while nobody waits: no slot to hand
+    closed_ += idle_count_;  // close_all frees their slots once they are closed
     idle_count_ = 0;
 }
 

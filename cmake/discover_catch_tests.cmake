@@ -3,7 +3,7 @@
 #
 # Catch2's own catch_discover_tests flattens multi-valued properties (LABELS a;b becomes two
 # arguments), so this one writes every property as a bracket argument. Inputs (-D):
-#   EXE, OUT, PREFIX (joined to each case name with a space), WORKDIR, LABELS (comma-separated), ENV_NAME/ENV_VALUE (optional), TIMEOUT
+#   EXE, OUT, PREFIX (joined to each case name with a space), WORKDIR, LABELS (comma-separated), ENV_NAME/ENV_VALUE (optional), TIMEOUT, RUN_SERIAL (ON/OFF)
 execute_process(COMMAND "${EXE}" --list-test-names-only
                 OUTPUT_VARIABLE listing RESULT_VARIABLE rc WORKING_DIRECTORY "${WORKDIR}")
 if(NOT rc EQUAL 0 AND NOT rc GREATER 0)
@@ -27,6 +27,9 @@ foreach(name IN LISTS names)
                        "LABELS [==[${labels}]==] TIMEOUT ${TIMEOUT}")
   if(ENV_NAME)
     string(APPEND script " ENVIRONMENT [==[${ENV_NAME}=${ENV_VALUE}]==]")
+  endif()
+  if(RUN_SERIAL)
+    string(APPEND script " RUN_SERIAL ON")
   endif()
   string(APPEND script ")\n")
 endforeach()

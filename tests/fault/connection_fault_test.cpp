@@ -1,13 +1,12 @@
 // SPDX-License-Identifier: MIT
 // Real faults through the TCP fault proxy, against the real PostgreSQL and MariaDB test servers.
 //
-// The same test code runs once per backend (SWITCHBOARD_FAULT_URL names the server's URL
-// variable, as the conformance suite does). Each test puts a fault_proxy between the client
-// and the server and checks the error kind, the doomed-until-rollback rule, reconnects, and
-// what really reached the server (counted on a fresh, unproxied connection).
+// The same test code runs once per backend (see fault_fixture.hpp). Each test puts a
+// fault_proxy between the client and the server and checks the error kind, the
+// doomed-until-rollback rule, reconnects, and what really reached the server (counted on a
+// fresh, unproxied connection).
+#include "fault/fault_fixture.hpp"
 #include "support/caught.hpp"
-#include "support/fault_proxy.hpp"
-#include "support/server_urls.hpp"
 
 #include <switchboard/connection.hpp>
 #include <switchboard/transact.hpp>
@@ -15,78 +14,12 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
-#include <random>
 #include <string>
+#include <thread>
 
 using namespace switchboard;
 using namespace std::chrono_literals;
-using switchboard::testing::cut_mode;
-using switchboard::testing::fault_proxy;
-using switchboard::testing::caught;
-
-namespace {
-
-std::string server_url() {
-    const char* which = std::getenv("SWITCHBOARD_FAULT_URL");
-    if (which == nullptr || *which != '$') FAIL("SWITCHBOARD_FAULT_URL is not set: run the fault tests through ctest");
-    return switchboard::testing::server_url(which + 1);
-}
-
-const database& direct() {
-    static const database db(server_url());
-    return db;
-}
-
-bool is_postgresql() { return direct().backend_name() == "postgresql"; }
-
-// The COMMIT message exactly as each backend sends it (simple query / COM_QUERY), so a
-// pattern never matches user SQL that merely contains the word.
-std::string commit_message() {
-    if (is_postgresql()) return std::string("Q\0\0\0\x0b" "COMMIT\0", 12);
-    return std::string("\x07\0\0\0\x03" "COMMIT", 11);
-}
-
-// A proxy in front of the server, and a database whose URL points at it (same user,
-// password and options; TLS off so patterns can match).
-struct proxied {
-    fault_proxy proxy;
-    database db;
-
-    explicit proxied(std::string_view extra_options = "")
-        : proxy("127.0.0.1", direct().location().hosts().at(0).port.value()), db(via_proxy(extra_options)) {}
-
-    std::string via_proxy(std::string_view extra) const {
-        const url& u = direct().location();
-        std::string s = u.scheme() + "://" + u.user().value_or("") + ":" + u.password().value_or("") +
-                        "@127.0.0.1:" + std::to_string(proxy.port()) + "/" + u.database() + "?sb.name=proxied";
-        if (is_postgresql()) s += "&sslmode=disable&connect_timeout=2";
-        else s += "&connect_timeout=2";
-        if (!extra.empty()) (s += '&') += extra;
-        return s;
-    }
-};
-
-std::string unique_table() {
-    static const unsigned seed = std::random_device{}();
-    static int n = 0;
-    return "sb_fault_" + std::to_string(seed % 1000000) + "_" + std::to_string(++n);
-}
-
-struct table {
-    std::string name = unique_table();
-    table() { direct().connect().execute("CREATE TABLE " + name + " (id BIGINT PRIMARY KEY, v BIGINT NOT NULL)"); }
-    ~table() {
-        try {
-            direct().connect().execute("DROP TABLE " + name);
-        } catch (...) {  // best effort
-        }
-    }
-    std::int64_t rows() const { return direct().connect().query_value<std::int64_t>("SELECT COUNT(*) FROM " + name); }
-};
-
-auto since(std::chrono::steady_clock::time_point t) { return std::chrono::steady_clock::now() - t; }
-
-}  // namespace
+using namespace switchboard::testing;
 
 TEST_CASE("F1 port closed: fail_fast fails at once after one attempt", "[fault]") {
     proxied p;

@@ -107,13 +107,24 @@ namespace {
 
 void connection_core::open(const reconnect_policy& policy) {
     const auto started = std::chrono::steady_clock::now();
+    const bool reconnect = session_ != 0;
     for (unsigned attempt = 1;; ++attempt) {
         try {
             open_once();
-            return;
         } catch (const error& e) {
+            const auto attempt_failed = [&](std::chrono::milliseconds delay) {
+                event ev{event_kind::connect_attempt_failed};
+                ev.cause = &e;
+                ev.attempt = attempt;
+                ev.delay = delay;
+                ev.reconnect = reconnect;
+                db_.notify(ev);
+            };
             // Only a failure that another attempt may cure is retried, and only under backoff.
-            if (policy.kind != reconnect_policy::mode::backoff || !e.is_transient()) throw;
+            if (policy.kind != reconnect_policy::mode::backoff || !e.is_transient()) {
+                attempt_failed({});
+                throw;
+            }
             // Full jitter: a random wait up to the capped exponential bound.
             thread_local std::minstd_rand rng{std::random_device{}()};
             const auto cap = policy.delay_cap(attempt);
@@ -121,10 +132,23 @@ void connection_core::open(const reconnect_policy& policy) {
                 std::uniform_int_distribution<long long>(0, static_cast<long long>(cap.count()))(rng));
             // Never start an attempt past the deadline: giving up then keeps the total within
             // the deadline plus one connect timeout.
-            if (policy.cancel.stop_requested() || std::chrono::steady_clock::now() - started + delay >= policy.deadline)
+            if (policy.cancel.stop_requested() ||
+                std::chrono::steady_clock::now() - started + delay >= policy.deadline) {
+                attempt_failed({});
                 give_up(e, attempt, started, policy);
+            }
+            attempt_failed(delay);
             if (!wait_or_cancelled(delay, policy.cancel)) give_up(e, attempt, started, policy);
+            continue;
         }
+        if (db_.observer() != nullptr) {
+            event ev{event_kind::connected};
+            ev.attempt = attempt;
+            ev.elapsed = std::chrono::steady_clock::now() - started;
+            ev.reconnect = reconnect;
+            db_.notify(ev);
+        }
+        return;
     }
 }
 
@@ -315,6 +339,15 @@ void connection_core::unlock(std::string_view name) {
     }
 }
 
+void connection_core::ping() {
+    check_open("ping");
+    const bool result_open = !loose_.empty() || std::any_of(cache_.begin(), cache_.end(), [](const auto& entry) {
+                                 return entry.second->in_use;
+                             });
+    if (result_open) throw_usage("ping(): a result of this connection is still alive; destroy it first", "ping");
+    guarded("ping", [&] { conn_->ping(); });
+}
+
 server_identity connection_core::identity() {
     check_open("server identity");
     return guarded("server identity", [&] { return conn_->identity(); });
@@ -345,13 +378,15 @@ void connection_core::fail(const spi::native_failure& failure, std::string_view 
         aborted_ = true;
         info.message += " (the database ended the transaction; call rollback())";
     }
-    if (!c.connection_usable && native.op != spi::operation::connect) {
-        // In a transaction: doomed until rollback(). Outside one: closed; begin() reconnects.
-        const bool in_tx = state_ == connection_state::in_transaction || state_ == connection_state::doomed;
-        drop();
-        state_ = in_tx ? connection_state::doomed : connection_state::closed;
-        lost_ = true;
+    if (!c.connection_usable && native.op != spi::operation::connect && db_.observer() != nullptr) {
+        try {
+            throw_error(std::move(info));
+        } catch (const error& e) {
+            note(e);  // doomed or closed, and the observer told
+            throw;
+        }
     }
+    if (!c.connection_usable && native.op != spi::operation::connect) lose();
     throw_error(std::move(info));
 }
 
@@ -389,10 +424,23 @@ spi::backend_statement& connection_core::run(statement_slot& slot, std::span<con
 
 void connection_core::note(const error& e) noexcept {
     if (e.connection_usable()) return;
+    const bool was_open = conn_ != nullptr;
+    const bool in_tx = lose();
+    if (was_open && db_.observer() != nullptr) {
+        event ev{event_kind::disconnected};
+        ev.cause = &e;
+        ev.in_transaction = in_tx;
+        db_.notify(ev);
+    }
+}
+
+bool connection_core::lose() noexcept {
+    // In a transaction: doomed until rollback(). Outside one: closed; begin() reconnects.
     const bool in_tx = state_ == connection_state::in_transaction || state_ == connection_state::doomed;
     drop();
     state_ = in_tx ? connection_state::doomed : connection_state::closed;
     lost_ = true;
+    return in_tx;
 }
 
 void connection_core::plugin_fault(std::string_view what, std::string_view sql) const {
@@ -505,6 +553,7 @@ named_lock connection::lock(std::string_view name, std::chrono::milliseconds tim
 }
 
 server_identity connection::server() { return core().identity(); }
+void connection::ping() { core().ping(); }
 
 void connection::throw_no_row(const std::string& statement) {
     switchboard::throw_usage("query_value(): the statement returned no row", {}, {}, statement);

@@ -68,6 +68,7 @@ public:
     void lock(std::string_view name, std::chrono::milliseconds timeout);
     void unlock(std::string_view name);
     server_identity identity();
+    void ping();
 
     /// Throws unless statements can run now (not doomed, not closed, not aborted).
     void check_open(std::string_view sql) const {
@@ -81,7 +82,8 @@ public:
     [[noreturn]] void fail(const spi::native_failure& failure, std::string_view sql);
     /// A backend threw something that is neither native_failure nor switchboard::error.
     [[noreturn]] void plugin_fault(std::string_view what, std::string_view sql) const;
-    /// A switchboard::error thrown by the backend itself: applies its connection flag.
+    /// A switchboard::error thrown by the backend itself: applies its connection flag (and
+    /// tells the observer when the connection was lost).
     void note(const error& e) noexcept;
 
     /// Runs f, turning whatever the backend throws into the public error with this statement.
@@ -118,6 +120,8 @@ private:
     };
 
     [[noreturn]] void throw_not_open(std::string_view sql) const;
+    /// The connection is lost: drops it; doomed if in a transaction (returns true), else closed.
+    bool lose() noexcept;
     void open_once();
     /// Detaches live results from this core before it dies: they keep their slot and report
     /// a closed connection.

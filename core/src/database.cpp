@@ -19,6 +19,7 @@ struct database::state {
     std::shared_ptr<spi::backend> backend;
     std::size_t statement_cache_size = 64;
     reconnect_policy reconnect;
+    std::shared_ptr<event_observer> observer;
 };
 
 namespace {
@@ -56,6 +57,7 @@ database::database(std::string_view url_text, database_options options) {
     s->name = options.name;
     s->statement_cache_size = options.statement_cache_size;
     s->reconnect = options.reconnect;
+    s->observer = std::move(options.observer);
     const auto ms = [](std::string_view key, std::string_view value) {
         return std::chrono::milliseconds(static_cast<long long>(parse_count(key, value)));
     };
@@ -89,6 +91,15 @@ spi::capability database::capabilities() const noexcept { return state_->backend
 std::size_t database::statement_cache_size() const noexcept { return state_->statement_cache_size; }
 const reconnect_policy& database::reconnect() const noexcept { return state_->reconnect; }
 spi::backend& database::backend() const noexcept { return *state_->backend; }
+event_observer* database::observer() const noexcept { return state_->observer.get(); }
+
+void database::notify(event e) const noexcept {
+    if (event_observer* o = state_->observer.get()) {
+        e.db = this;
+        o->on_event(e);
+    }
+}
+
 connection database::connect() const { return connection(*this); }
 
 }  // namespace switchboard

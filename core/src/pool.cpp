@@ -10,6 +10,7 @@
 // an acquire + release. Nothing slow runs under it: opening, rolling back and closing
 // connections happen outside it, and the fast path neither allocates nor reads a precise clock.
 #include <switchboard/error.hpp>
+#include <switchboard/events.hpp>
 #include <switchboard/pool.hpp>
 
 #include <algorithm>
@@ -18,6 +19,7 @@
 #include <ctime>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <utility>
@@ -120,7 +122,8 @@ public:
         : db_(std::move(db)),
           options_(options),
           max_lifetime_(to_ticks(options.max_lifetime)),
-          idle_timeout_(to_ticks(options.idle_timeout)) {
+          idle_timeout_(to_ticks(options.idle_timeout)),
+          validate_after_(to_ticks(options.validate_idle_after)) {
         if (options_.max_size == 0) throw_usage("pool: max_size must be at least 1", {}, db_.name());
         if (options_.min_idle > options_.max_size)
             throw_usage("pool: min_idle (" + std::to_string(options_.min_idle) + ") exceeds max_size (" +
@@ -154,13 +157,19 @@ private:
     pooled_connection* open_reserved(std::uint64_t generation);
     void free_slot_locked() noexcept;
     pooled_connection* take_slow(std::unique_lock<pool_mutex>& lock, ticks now);
+    // Pings c (leased to the caller already) outside the lock. On failure closes it, frees
+    // its slot and invalidates the pool; returns with the lock held either way.
+    bool validate(std::unique_lock<pool_mutex>& lock, pooled_connection* c) noexcept;
+    void invalidated(std::size_t closed, const error* cause) const noexcept;
+    void waited(std::chrono::steady_clock::time_point since, const error* cause) const noexcept;
     void give_back_slow(pooled_connection* c, bool discard, bool lost, ticks now) noexcept;
     bool idle_expired_locked(ticks now) const noexcept {
         return idle_timeout_ != never && idle_count_ > options_.min_idle && now - idle_[0]->last_used >= idle_timeout_;
     }
     void put_locked(pooled_connection* c, ticks now, victims& out) noexcept;
     void take_idle_locked(victims& out) noexcept;
-    [[noreturn]] void throw_timeout();
+    // waited_since: when the acquire started waiting (nullopt: it did not wait).
+    [[noreturn]] void throw_timeout(std::optional<std::chrono::steady_clock::time_point> waited_since);
     // Closes the victims outside the lock, then frees their slots: a slot is free only once
     // its connection is really gone, so the bound holds for live connections, not just for
     // the books (a freed slot may be handed to a waiter, who opens a new one at once).
@@ -175,6 +184,7 @@ private:
     const pool_options options_;
     const ticks max_lifetime_;
     const ticks idle_timeout_;
+    const ticks validate_after_;
 
     mutable pool_mutex mutex_;
     // LIFO: the most recently used on top, so it stays warm and the rest may idle out. An
@@ -189,6 +199,7 @@ private:
     std::uint64_t created_ = 0;
     std::uint64_t closed_ = 0;
     std::uint64_t timeouts_ = 0;
+    std::uint64_t validations_failed_ = 0;
     std::uint64_t generation_ = 0;
     bool shut_ = false;  // the pool object is gone: returned connections close
 };
@@ -198,7 +209,7 @@ pooled_connection* pool_state::take() {
     std::unique_lock lock(mutex_);
     if (idle_count_ != 0) [[likely]] {
         pooled_connection* c = idle_[idle_count_ - 1];
-        if (reusable(*c, now)) [[likely]] {
+        if (reusable(*c, now) && now - c->last_used < validate_after_) [[likely]] {
             --idle_count_;
             ++in_use_;
             return c;
@@ -212,7 +223,8 @@ pooled_connection* pool_state::take_slow(std::unique_lock<pool_mutex>& lock, tic
         pooled_connection* c = idle_[--idle_count_];
         if (reusable(*c, now)) {
             ++in_use_;
-            return c;
+            if (now - c->last_used < validate_after_ || validate(lock, c)) return c;
+            continue;
         }
         // Too old, idle too long, or opened before an invalidation: close it, outside the lock,
         // and only then free its slot.
@@ -231,14 +243,15 @@ pooled_connection* pool_state::take_slow(std::unique_lock<pool_mutex>& lock, tic
     if (options_.acquire_timeout.count() <= 0) {
         ++timeouts_;
         lock.unlock();
-        throw_timeout();
+        throw_timeout(std::nullopt);
     }
 
     pool_waiter self;
     (last_ ? last_->next : first_) = &self;
     last_ = &self;
     ++waiting_;
-    const auto deadline = std::chrono::steady_clock::now() + options_.acquire_timeout;
+    const auto wait_started = std::chrono::steady_clock::now();
+    const auto deadline = wait_started + options_.acquire_timeout;
     while (self.handed == nullptr && !self.may_open) {
         if (self.cv.wait_until(lock, deadline) == std::cv_status::timeout && self.handed == nullptr &&
             !self.may_open) {
@@ -254,13 +267,15 @@ pooled_connection* pool_state::take_slow(std::unique_lock<pool_mutex>& lock, tic
             --waiting_;
             ++timeouts_;
             lock.unlock();
-            throw_timeout();
+            throw_timeout(wait_started);
         }
     }
     // Whoever handed us something dequeued us and counted it.
-    if (self.handed != nullptr) return self.handed;
+    pooled_connection* handed = self.handed;
     const std::uint64_t generation = generation_;
     lock.unlock();
+    waited(wait_started, nullptr);
+    if (handed != nullptr) return handed;
     return open_reserved(generation);
 }
 
@@ -357,11 +372,14 @@ bool pool_state::rollback_before_return(pooled_connection* c, bool& discard) noe
 
 void pool_state::give_back_slow(pooled_connection* c, bool discard, bool lost, ticks now) noexcept {
     victims out;
+    const bool invalidate = lost && options_.validate_after_failure;
+    std::size_t idle_closed = 0;
     {
         std::lock_guard lock(mutex_);
         --in_use_;
-        if (lost && options_.validate_after_failure) {
+        if (invalidate) {
             ++generation_;
+            idle_closed = idle_count_;
             take_idle_locked(out);
         }
         if (discard || lost || shut_ || c->generation != generation_ || now >= c->expires_at) {
@@ -372,6 +390,7 @@ void pool_state::give_back_slow(pooled_connection* c, bool discard, bool lost, t
         }
     }
     close_all(out);
+    if (invalidate) invalidated(idle_closed, nullptr);
 }
 
 void pool_state::take_idle_locked(victims& out) noexcept {
@@ -401,7 +420,9 @@ void pool_state::close_idle(bool invalidate) noexcept {
         if (invalidate) ++generation_;
         take_idle_locked(out);
     }
+    const std::size_t closed = out.size();
     close_all(out);
+    if (invalidate) invalidated(closed, nullptr);
 }
 
 void pool_state::shut_down() noexcept {
@@ -424,11 +445,12 @@ pool_stats pool_state::stats() const noexcept {
     s.created = created_;
     s.closed = closed_;
     s.timeouts = timeouts_;
+    s.validations_failed = validations_failed_;
     s.generation = generation_;
     return s;
 }
 
-void pool_state::throw_timeout() {
+void pool_state::throw_timeout(std::optional<std::chrono::steady_clock::time_point> waited_since) {
     error_info info;
     info.kind = errc::timeout;
     info.transient = true;
@@ -437,7 +459,69 @@ void pool_state::throw_timeout() {
                    std::to_string(options_.max_size) + ", all in use)";
     info.backend = std::string(db_.backend_name());
     info.database = db_.name();
-    throw_error(std::move(info));
+    if (!waited_since || db_.observer() == nullptr) throw_error(std::move(info));
+    try {
+        throw_error(std::move(info));
+    } catch (const error& e) {
+        waited(*waited_since, &e);
+        throw;
+    }
+}
+
+bool pool_state::validate(std::unique_lock<pool_mutex>& lock, pooled_connection* c) noexcept {
+    lock.unlock();
+    victims out;
+    try {
+        c->conn.ping();
+        lock.lock();
+        return true;
+    } catch (const error& e) {
+        // Any failure, even one that leaves the connection usable, means it cannot be vouched
+        // for: close it. A server that dropped one idle session has likely dropped them all.
+        event ev{event_kind::pool_validation_failed};
+        ev.cause = &e;
+        db_.notify(ev);
+        delete c;
+        lock.lock();
+        --in_use_;
+        ++closed_;
+        ++validations_failed_;
+        free_slot_locked();
+        if (options_.validate_after_failure) {
+            ++generation_;
+            take_idle_locked(out);
+        }
+        lock.unlock();
+        const std::size_t closed = out.size();
+        close_all(out);
+        if (options_.validate_after_failure) invalidated(closed, &e);
+    } catch (...) {  // ping() throws only switchboard::error; anything else: do not trust it either
+        delete c;
+        lock.lock();
+        --in_use_;
+        ++closed_;
+        ++validations_failed_;
+        free_slot_locked();
+        return false;
+    }
+    lock.lock();
+    return false;
+}
+
+void pool_state::invalidated(std::size_t closed, const error* cause) const noexcept {
+    if (db_.observer() == nullptr) return;
+    event ev{event_kind::pool_invalidated};
+    ev.count = closed;
+    ev.cause = cause;
+    db_.notify(ev);
+}
+
+void pool_state::waited(std::chrono::steady_clock::time_point since, const error* cause) const noexcept {
+    if (db_.observer() == nullptr) return;
+    event ev{event_kind::acquire_waited};
+    ev.elapsed = std::chrono::steady_clock::now() - since;
+    ev.cause = cause;
+    db_.notify(ev);
 }
 
 }  // namespace detail

@@ -2,6 +2,8 @@
 // Out-of-line anchors of the plugin contract's classes, so their type information lives in core once.
 #include <switchboard/spi/backend.hpp>
 
+#include <memory>
+
 namespace switchboard::spi {
 
 native_failure::~native_failure() = default;
@@ -17,6 +19,14 @@ void backend_connection::unlock(std::string_view) {
 }
 
 server_identity backend_connection::identity() { return {}; }
+
+void backend_connection::ping() {
+    const std::unique_ptr<backend_statement> statement = prepare("SELECT 1");
+    statement->execute({});
+    while (statement->next_row()) {
+    }
+    statement->reset();
+}
 backend::~backend() = default;
 
 }  // namespace switchboard::spi

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 // transact(): the decision to re-run a unit of work, and the wait before it.
+#include <switchboard/database.hpp>
+#include <switchboard/events.hpp>
 #include <switchboard/transact.hpp>
 
 #include <random>
@@ -7,7 +9,8 @@
 
 namespace switchboard::detail {
 
-void transact_retry_or_rethrow(const error& e, unsigned attempt, const transact_options& options) {
+void transact_retry_or_rethrow(const error& e, unsigned attempt, const transact_options& options,
+                               const database& db) {
     const bool worth_it = e.kind() == errc::commit_outcome_unknown ? options.idempotent : e.is_transient();
     if (!worth_it || attempt >= options.max_attempts) throw;
     // Full jitter, as for reconnects: competing transactions that just collided should not
@@ -15,8 +18,14 @@ void transact_retry_or_rethrow(const error& e, unsigned attempt, const transact_
     reconnect_policy shape = reconnect_policy::backoff(options.max_delay, options.initial_delay, options.max_delay);
     thread_local std::minstd_rand rng{std::random_device{}()};
     const auto cap = shape.delay_cap(attempt);
-    std::this_thread::sleep_for(std::chrono::milliseconds(
-        std::uniform_int_distribution<long long>(0, static_cast<long long>(cap.count()))(rng)));
+    const auto delay =
+        std::chrono::milliseconds(std::uniform_int_distribution<long long>(0, static_cast<long long>(cap.count()))(rng));
+    event ev{event_kind::retry};
+    ev.cause = &e;
+    ev.attempt = attempt;
+    ev.delay = delay;
+    db.notify(ev);
+    std::this_thread::sleep_for(delay);
 }
 
 }  // namespace switchboard::detail

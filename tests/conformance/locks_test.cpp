@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Conformance: named locks exclude a second connection and time out with lock_timeout; server identity.
+// Conformance: named locks exclude a second connection and time out with lock_timeout; server identity; ping.
 #include "conformance_fixture.hpp"
 
 #include <catch2/catch.hpp>
@@ -60,5 +60,27 @@ TEST_CASE("the server identity names a role for network backends", "[conformance
         CHECK(id.role == server_role::primary);  // the conformance URL is a primary
     } else {
         CHECK(id.role == server_role::unknown);
+    }
+}
+
+TEST_CASE("ping answers on a live connection, idle or in a transaction, and changes nothing", "[conformance][ping]") {
+    connection c = db().connect();
+    c.ping();
+    CHECK(c.state() == connection_state::idle);
+    auto tx = c.begin();
+    c.ping();
+    CHECK(c.state() == connection_state::in_transaction);
+    CHECK(c.query_value<std::int64_t>("SELECT 1") == 1);
+    tx.commit();
+
+    SECTION("not while a result is alive: usage, and the result and connection stay usable") {
+        {
+            result r = c.query("SELECT 1");
+            CHECK_THROWS_AS(c.ping(), usage_error);
+            std::int64_t n = 0;
+            for (const row& x : r) n += x.get<std::int64_t>(0);
+            CHECK(n == 1);
+        }
+        c.ping();
     }
 }

@@ -117,6 +117,10 @@ public:
         ++script().rollbacks;
         maybe_fail(script().fail_rollback, spi::operation::rollback);
     }
+    void ping() override {
+        ++script().pings;
+        maybe_fail(script().fail_ping, spi::operation::execute);
+    }
     void lock(std::string_view name, std::chrono::milliseconds) override { ++script().locks[std::string(name)]; }
     void unlock(std::string_view name) override { --script().locks[std::string(name)]; }
 };
@@ -175,11 +179,12 @@ plugin_registry& fake_registry() {
     return *r;
 }
 
-database fake_database(std::string_view url) {
+database fake_database(std::string_view url) { return fake_database(url, {}); }
+
+database fake_database(std::string_view url, database_options options) {
     script().reset();
-    database_options o;
-    o.registry = &fake_registry();
-    return database(url, o);
+    options.registry = &fake_registry();
+    return database(url, std::move(options));
 }
 
 }  // namespace switchboard::testing

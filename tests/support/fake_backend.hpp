@@ -33,7 +33,8 @@ struct fake_script {
     std::map<std::string, std::vector<std::vector<fake_value>>, std::less<>> rows;
     std::map<std::string, std::vector<std::string>, std::less<>> columns;
     // The next call of that kind fails with this code (then the slot clears).
-    std::optional<long long> fail_connect, fail_prepare, fail_execute, fail_fetch, fail_begin, fail_commit, fail_rollback;
+    std::optional<long long> fail_connect, fail_prepare, fail_execute, fail_fetch, fail_begin, fail_commit, fail_rollback,
+        fail_ping;
     // The next scripted failure also says the server ended the transaction.
     bool end_transaction_on_failure = false;
     // Named locks held, by name: lock() increments, unlock() decrements.
@@ -47,8 +48,8 @@ struct fake_script {
     // in-process lock of the backend would).
     std::optional<errc> throw_error_on_begin;
     // Counters.
-    int connects = 0, prepares = 0, executes = 0, begins = 0, commits = 0, rollbacks = 0, live_connections = 0,
-        live_statements = 0;
+    int connects = 0, prepares = 0, executes = 0, begins = 0, commits = 0, rollbacks = 0, pings = 0,
+        live_connections = 0, live_statements = 0;
     std::vector<std::string> executed;  // SQL text of every execute(), in order
 
     void reset() { *this = fake_script{}; }
@@ -64,5 +65,7 @@ plugin_registry& fake_registry();
 
 /// Resets the script and returns a database on the fake backend.
 database fake_database(std::string_view url = "fake://host/main");
+/// The same, with these options (their registry is replaced by fake_registry()).
+database fake_database(std::string_view url, database_options options);
 
 }  // namespace switchboard::testing

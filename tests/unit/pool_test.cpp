@@ -489,3 +489,60 @@ TEST_CASE("invalidation racing acquires and returns keeps the books straight", "
     CHECK(s.created - s.closed == s.open);
     CHECK(counted().live.load() == static_cast<int>(s.open));
 }
+
+TEST_CASE("a connection idle past validate_idle_after is pinged before it is handed out", "[pool]") {
+    auto db = fake_database();
+    SECTION("a connection used moments ago is handed out unpinged; an idle one is pinged") {
+        pool p(db, {.max_size = 2, .validate_idle_after = 30ms});
+        p.acquire().reset();
+        p.acquire().reset();
+        CHECK(script().pings == 0);
+        std::this_thread::sleep_for(80ms);  // past the threshold; not used to synchronise
+        auto c = p.acquire();
+        CHECK(script().pings == 1);
+        CHECK(script().connects == 1);  // the same connection, vouched for
+        CHECK(p.stats().validations_failed == 0);
+    }
+    SECTION("zero turns validation off") {
+        pool p(db, {.max_size = 2, .validate_idle_after = 0ms});
+        p.acquire().reset();
+        std::this_thread::sleep_for(40ms);
+        p.acquire().reset();
+        CHECK(script().pings == 0);
+    }
+}
+
+TEST_CASE("a pooled connection whose ping fails is closed, never handed out, and the pool invalidated", "[pool]") {
+    auto db = fake_database();
+    pool p(db, {.max_size = 3, .validate_idle_after = 30ms});
+    {
+        auto a = p.acquire();
+        auto b = p.acquire();
+    }
+    REQUIRE(p.stats().idle == 2);
+    std::this_thread::sleep_for(80ms);
+    script().fail_ping = testing::fake_disconnect;  // the server dropped the idle sessions
+    auto c = p.acquire();
+    CHECK(c->state() == connection_state::idle);
+    c->execute("SELECT 1");  // a working connection, opened after the failure
+    pool_stats s = p.stats();
+    CHECK(s.validations_failed == 1);
+    CHECK(s.generation == 1);
+    CHECK(s.closed == 2);  // the one whose ping failed, and its idle sibling
+    CHECK(s.open == 1);
+    CHECK(s.in_use == 1);
+    CHECK(script().connects == 3);
+    CHECK(script().live_connections == 1);
+}
+
+TEST_CASE("a failed validation frees its slot; without validate_after_failure nothing else is closed", "[pool]") {
+    auto db = fake_database();
+    pool p(db, {.max_size = 1, .acquire_timeout = 5s, .validate_idle_after = 30ms, .validate_after_failure = false});
+    p.acquire().reset();
+    std::this_thread::sleep_for(80ms);
+    script().fail_ping = testing::fake_disconnect;
+    auto c = p.acquire();  // ping fails: closed, slot freed, a new connection opened in it
+    CHECK(script().connects == 2);
+    CHECK(p.stats().open == 1);
+    CHECK(p.stats().generation == 0);  // validate_after_failure off: no invalidation
+}

@@ -376,6 +376,13 @@ std::unique_ptr<spi::backend_statement> mysql_connection::prepare(std::string_vi
 
 // ---- transactions ---------------------------------------------------------------------------
 
+void mysql_connection::ping() {
+    // COM_PING: one round trip. MYSQL_OPT_RECONNECT is off, so a lost connection fails
+    // (2006/2013) instead of being silently replaced.
+    make_way(nullptr);
+    if (mysql_ping(mysql_) != 0) fail(spi::operation::execute);
+}
+
 void mysql_connection::begin(tx_mode mode) {
     // READ ONLY: a write then fails with ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION 1792 (read_only).
     if (mode == tx_mode::read) query("START TRANSACTION READ ONLY", spi::operation::begin);

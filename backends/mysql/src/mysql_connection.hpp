@@ -75,6 +75,7 @@ public:
     void lock(std::string_view name, std::chrono::milliseconds timeout) override;
     void unlock(std::string_view name) override;
     server_identity identity() override;
+    void ping() override;
 
     // ---- for mysql_statement ----------------------------------------------------------------
 

@@ -316,6 +316,13 @@ void postgresql_connection::command(const char* sql, spi::operation op) {
     PQclear(r);
 }
 
+void postgresql_connection::ping() {
+    // An empty query string: one round trip, no parsing, answered with EmptyQueryResponse.
+    PGresult* r = PQexec(conn_, "");
+    if (r == nullptr || PQresultStatus(r) != PGRES_EMPTY_QUERY) fail(r, spi::operation::execute);
+    PQclear(r);
+}
+
 void postgresql_connection::begin(tx_mode mode) {
     // READ ONLY: every write then fails with 25006 (read_only_sql_transaction), classified
     // errc::read_only (sql-set-transaction.html).

@@ -64,6 +64,7 @@ public:
     void lock(std::string_view name, std::chrono::milliseconds timeout) override;
     void unlock(std::string_view name) override;
     server_identity identity() override;
+    void ping() override;
 
     /// Reports a failed libpq call as native_failure: native_error_of(conn, result, op),
     /// completed, when the connection is gone, by the FATAL the server sent before closing

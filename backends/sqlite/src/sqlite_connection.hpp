@@ -55,6 +55,8 @@ public:
     void begin(tx_mode mode) override;
     void commit() override;
     void rollback() override;
+    /// In-process: there is no server that could have gone away.
+    void ping() override {}
 
 private:
     // Transaction control statements, prepared once: BEGIN/COMMIT through sqlite3_exec would

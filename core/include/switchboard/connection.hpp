@@ -108,6 +108,12 @@ public:
     /// The server this connection talks to: address, version, primary or standby.
     server_identity server();
 
+    /// Asks the server whether it is still there, with the cheapest round trip its protocol
+    /// has (nothing at all for SQLite). Throws as a statement would: errc::disconnected when
+    /// it is gone (the connection is then closed, or doomed inside a transaction, and the
+    /// next begin() reconnects). usage_error while a result of this connection is alive.
+    void ping();
+
     connection_state state() const noexcept;
     bool in_transaction() const noexcept { return state() == connection_state::in_transaction; }
     const database& db() const;

@@ -2,6 +2,7 @@
 // An immutable description of one database: name, URL, options, and the backend that serves it.
 #pragma once
 
+#include <switchboard/events.hpp>
 #include <switchboard/export.hpp>
 #include <switchboard/reconnect_policy.hpp>
 #include <switchboard/spi/backend.hpp>
@@ -32,6 +33,9 @@ struct database_options {
     reconnect_policy reconnect;
     /// Where to look up the backend; nullptr means plugin_registry::global().
     plugin_registry* registry = nullptr;
+    /// Told about connects, lost connections, retries and pool events of this database
+    /// (events.hpp); nullptr: nobody. Shared by every copy of the database.
+    std::shared_ptr<event_observer> observer;
 };
 
 /// An immutable description of a database. Cheap to copy (copies share one state), safe to
@@ -56,6 +60,10 @@ public:
     /// The default reconnect policy of this database's connections.
     const reconnect_policy& reconnect() const noexcept;
 
+    /// The observer given in database_options, or nullptr.
+    event_observer* observer() const noexcept;
+    /// Tells the observer, if any, about e (e.db is filled in). Never throws.
+    void notify(event e) const noexcept;
     /// Opens a new connection. Throws connection_error (errc::connect_failed, ...).
     connection connect() const;
 

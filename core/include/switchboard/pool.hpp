@@ -37,6 +37,13 @@ struct pool_options {
     std::chrono::milliseconds max_lifetime{std::chrono::minutes(30)};
     /// An idle connection unused for longer than this is closed, not handed out.
     std::chrono::milliseconds idle_timeout{std::chrono::minutes(10)};
+    /// An idle connection unused for at least this long is pinged (connection::ping(), one
+    /// round trip) before it is handed out; if the server no longer answers it is closed,
+    /// the pool is invalidated (validate_after_failure) and acquire() goes on with the next
+    /// one. Catches sessions the server dropped meanwhile (restart, idle timeout, firewall)
+    /// before the caller's first statement does. A busy pool hands out connections used
+    /// moments ago, unpinged. Zero turns validation off.
+    std::chrono::milliseconds validate_idle_after{1000};
     /// After a lease comes back broken (doomed, or closed because the connection was lost),
     /// invalidate(): every other connection opened before the failure is closed instead of
     /// reused, since the server that dropped one has likely dropped them all (a restart, a
@@ -54,6 +61,7 @@ struct pool_stats {
     std::uint64_t created = 0;   ///< connections opened since the pool was made
     std::uint64_t closed = 0;    ///< connections the pool closed (retired, broken, discarded)
     std::uint64_t timeouts = 0;  ///< acquire() calls that gave up after acquire_timeout
+    std::uint64_t validations_failed = 0;  ///< idle connections closed because a ping failed
     std::uint64_t generation = 0;  ///< bumped by every invalidate()
 };
 
@@ -74,8 +82,12 @@ struct pool_stats {
 ///
 /// Never handed out, always closed instead: a connection returned doomed or closed, one whose
 /// transaction could not be rolled back, one older than max_lifetime or idle longer than
-/// idle_timeout, and one opened before the last invalidate(). A lease returned with a
-/// transaction still open is rolled back first, so no transaction leaks to the next user.
+/// idle_timeout, one idle past validate_idle_after whose ping failed, and one opened before
+/// the last invalidate(). A lease returned with a transaction still open is rolled back
+/// first, so no transaction leaks to the next user.
+///
+/// Events (database_options::observer): pool_invalidated, pool_validation_failed and
+/// acquire_waited, besides the connections' own connected / disconnected.
 ///
 /// Thread safety: every member function may be called from any thread at once. A lease, like
 /// the connection it gives, belongs to one thread at a time.

@@ -5,6 +5,7 @@
 #include <switchboard/connection.hpp>
 #include <switchboard/database.hpp>
 #include <switchboard/error.hpp>
+#include <switchboard/events.hpp>
 #include <switchboard/named_lock.hpp>
 #include <switchboard/plugin_registry.hpp>
 #include <switchboard/pool.hpp>

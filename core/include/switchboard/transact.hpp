@@ -31,9 +31,11 @@ struct transact_options {
 };
 
 namespace detail {
-/// Decides after a failed attempt: returns normally (after waiting) when the unit of work
-/// should run again, rethrows the error otherwise. Called inside a catch block.
-SWITCHBOARD_API void transact_retry_or_rethrow(const error& e, unsigned attempt, const transact_options& options);
+/// Decides after a failed attempt: returns normally (after telling db's observer and
+/// waiting) when the unit of work should run again, rethrows the error otherwise. Called
+/// inside a catch block.
+SWITCHBOARD_API void transact_retry_or_rethrow(const error& e, unsigned attempt, const transact_options& options,
+                                               const database& db);
 }  // namespace detail
 
 /// Runs fn(conn) in a transaction and commits. On a transient error (disconnection before
@@ -42,7 +44,8 @@ SWITCHBOARD_API void transact_retry_or_rethrow(const error& e, unsigned attempt,
 /// lock wait timeout leaves the transaction open — and, after a backoff wait, fn runs again
 /// from the start on a fresh transaction (reconnecting at begin() if needed), at most
 /// options.max_attempts times in all. commit_outcome_unknown is re-run only for idempotent
-/// work; every other error propagates at once. Returns what fn returns.
+/// work; every other error propagates at once. Returns what fn returns. Each re-run is told
+/// to the database's observer first (event_kind::retry).
 ///
 /// fn must do all its work through `conn` and may run more than once: keep its side effects
 /// outside the database idempotent, and decide what to write inside fn (PostgreSQL manual
@@ -63,7 +66,7 @@ auto transact(connection& conn, F&& fn, const transact_options& options = {}) ->
             }
         } catch (const error& e) {
             // tx has rolled back already, in its destructor.
-            detail::transact_retry_or_rethrow(e, attempt, options);
+            detail::transact_retry_or_rethrow(e, attempt, options, conn.db());
         }
     }
 }

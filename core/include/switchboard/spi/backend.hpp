@@ -180,6 +180,13 @@ public:
     /// The server this connection talks to; may ask the server (one round trip at most).
     /// The default reports an unknown role and no address.
     virtual server_identity identity();
+
+    /// Proves the server still answers, with the cheapest round trip the protocol has (the
+    /// pool calls it on a connection idle for a while before handing it out). Throws
+    /// native_failure when it does not; a connection without a network (SQLite) returns at
+    /// once. Called only when no result is being read. The default prepares and runs
+    /// "SELECT 1".
+    virtual void ping();
 };
 
 /// Everything a backend needs to open a connection. Views valid during the call only.

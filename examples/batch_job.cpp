@@ -8,7 +8,29 @@
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <string>
+
+namespace {
+
+// Logs what the job rode over: lost connections, reconnect attempts, re-runs. One line per
+// event on stderr; no password or bound value ever reaches an event.
+struct log_outages final : switchboard::event_observer {
+    void on_event(const switchboard::event& e) noexcept override {
+        using switchboard::event_kind;
+        if (e.kind == event_kind::connected && !e.reconnect) return;  // the first connect is not news
+        std::clog << "[" << e.db->name() << "] " << switchboard::to_string(e.kind);
+        if (e.kind == event_kind::connected)
+            std::clog << " again after " << e.attempt << " attempt(s), "
+                      << std::chrono::duration_cast<std::chrono::milliseconds>(e.elapsed).count() << " ms";
+        if (e.attempt != 0 && e.kind != event_kind::connected) std::clog << " (attempt " << e.attempt << ")";
+        if (e.delay.count() != 0) std::clog << ", next in " << e.delay.count() << " ms";
+        if (e.cause != nullptr) std::clog << ": " << switchboard::to_string(e.cause->kind()) << ": " << e.cause->message();
+        std::clog << "\n";
+    }
+};
+
+}  // namespace
 
 int main(int argc, char** argv) {
     using namespace switchboard;
@@ -20,7 +42,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     try {
-        database db(url, {.name = "batch"});
+        database db(url, {.name = "batch", .observer = std::make_shared<log_outages>()});
         // Every (re)connect of this thread retries with backoff for up to five minutes.
         reconnect_scope patient(reconnect_policy::backoff(5min, 50ms, 2s));
         connection conn = db.connect();

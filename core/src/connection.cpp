@@ -515,6 +515,14 @@ command_result connection::execute_params(std::string_view sql, std::span<const 
         ~releaser() { core.release(slot); }
     } guard{core, slot};
     spi::backend_statement& stmt = core.run(slot, params);
+    // A statement with a result (SELECT, RETURNING, a procedure) runs to its end: an error
+    // the server sends after the first rows (a statement timeout, a deadlock, a lock wait
+    // timeout on a later row) must reach the caller, not vanish with the discarded rows.
+    if (stmt.column_count() != 0) [[unlikely]]
+        core.guarded(slot.sql, [&] {
+            while (stmt.next_row()) {
+            }
+        });
     return {stmt.affected_rows(), stmt.last_insert_id()};
 }
 
@@ -542,6 +550,7 @@ transaction connection::begin(tx_mode mode, const reconnect_policy& policy) {
 void connection::commit() { core().commit(); }
 void connection::rollback() { core().rollback(); }
 connection_state connection::state() const noexcept { return core_ ? core_->state() : connection_state::closed; }
+std::uint64_t connection::session_count() const noexcept { return core_ ? core_->session() : 0; }
 const database& connection::db() const { return core().db(); }
 void connection::close() noexcept {
     if (core_) core_->close();

@@ -105,6 +105,9 @@ struct pooled_connection {
     ticks expires_at = never;  // opened + max_lifetime - jitter
     ticks last_used = 0;       // when it was last returned
     std::uint64_t generation = 0;  // the pool's generation when it was opened
+    // conn.session_count() when the pool last saw it. A lease whose begin() reconnected
+    // comes back with a higher count: its old session was lost, and likely its siblings' too.
+    std::uint64_t session = 0;
 };
 
 /// An acquire() waiting for a connection: a node on its stack, queued first come first
@@ -297,6 +300,7 @@ pooled_connection* pool_state::open_reserved(std::uint64_t generation) {
     }
     c->last_used = now;
     c->generation = generation;
+    c->session = c->conn.session_count();
     std::lock_guard lock(mutex_);
     ++created_;
     ++in_use_;
@@ -341,7 +345,7 @@ void pool_state::put_locked(pooled_connection* c, ticks now, victims& out) noexc
 void pool_state::give_back(pooled_connection* c, bool discard) noexcept {
     const bool lost = (discard || c->conn.state() != connection_state::idle) && rollback_before_return(c, discard);
     const ticks now = coarse_now();
-    if (!discard && !lost) [[likely]] {
+    if (!discard && !lost && c->conn.session_count() == c->session) [[likely]] {
         std::unique_lock lock(mutex_);
         // The common return: healthy, current, nobody waiting, nothing to retire in passing.
         if (first_ == nullptr && !shut_ && c->generation == generation_ && now < c->expires_at &&
@@ -372,16 +376,25 @@ bool pool_state::rollback_before_return(pooled_connection* c, bool& discard) noe
 
 void pool_state::give_back_slow(pooled_connection* c, bool discard, bool lost, ticks now) noexcept {
     victims out;
-    const bool invalidate = lost && options_.validate_after_failure;
+    // A connection whose begin() found its session dead and reconnected in place: the lost
+    // session counts as closed and the new one as created, and the loss invalidates the
+    // pool as any other would. The connection itself is fresh and stays.
+    const std::uint64_t session = c->conn.session_count();
+    const std::uint64_t reopened = session > c->session ? session - c->session : 0;
+    c->session = session;
+    const bool invalidate = (lost || reopened != 0) && options_.validate_after_failure;
     std::size_t idle_closed = 0;
     {
         std::lock_guard lock(mutex_);
         --in_use_;
+        created_ += reopened;
+        closed_ += reopened;
         if (invalidate) {
             ++generation_;
             idle_closed = idle_count_;
             take_idle_locked(out);
         }
+        if (reopened != 0 && !lost) c->generation = generation_;
         if (discard || lost || shut_ || c->generation != generation_ || now >= c->expires_at) {
             ++closed_;
             out.push_back(c);  // close_all frees the slot once it is closed

@@ -546,3 +546,30 @@ TEST_CASE("a failed validation frees its slot; without validate_after_failure no
     CHECK(p.stats().open == 1);
     CHECK(p.stats().generation == 0);  // validate_after_failure off: no invalidation
 }
+
+TEST_CASE("a lease whose begin() reconnected in place invalidates the pool and is counted", "[pool]") {
+    auto db = fake_database();
+    pool p(db, {.max_size = 3, .validate_idle_after = 0ms});
+    {
+        auto a = p.acquire();
+        auto b = p.acquire();
+    }
+    REQUIRE(p.stats().idle == 2);
+    {
+        auto c = p.acquire();
+        const std::uint64_t before = c->session_count();
+        script().fail_begin = testing::fake_disconnect;  // the server restarted while it was idle
+        auto tx = c->begin();                            // finds the session dead, reconnects, begins
+        tx.commit();
+        CHECK(c->session_count() == before + 1);
+    }
+    pool_stats s = p.stats();
+    CHECK(s.generation == 1);  // the lost session says the siblings are stale too
+    CHECK(s.created == 3);     // two opened, plus the session opened in place
+    CHECK(s.closed == 2);      // the lost session, and the idle sibling
+    CHECK(s.open == 1);
+    CHECK(s.idle == 1);        // the reconnected one is fresh and stays
+    CHECK(script().live_connections == 1);
+    auto again = p.acquire();
+    CHECK(script().connects == 3);  // handed out again, not reopened
+}

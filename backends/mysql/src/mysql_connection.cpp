@@ -273,6 +273,22 @@ void mysql_connection::fail(spi::operation op) {
     throw spi::native_failure(native_error_of(op, mysql_errno(mysql_), mysql_sqlstate(mysql_), mysql_error(mysql_)));
 }
 
+void mysql_connection::defer_current_error() noexcept {
+    try {
+        spi::native_error e = native_error_of(spi::operation::fetch, mysql_errno(mysql_), mysql_sqlstate(mysql_),
+                                              mysql_error(mysql_));
+        e.message += " (reported in the unread rows of an earlier statement whose result was discarded)";
+        deferred_ = std::move(e);
+    } catch (...) {  // no memory for the message: the next command finds the handle's state itself
+    }
+}
+
+void mysql_connection::throw_deferred() {
+    spi::native_error e = std::move(*deferred_);
+    deferred_.reset();
+    throw spi::native_failure(std::move(e));
+}
+
 bool mysql_connection::ends_transaction(unsigned code) noexcept {
     switch (code) {
         // InnoDB rolls back the whole transaction on a deadlock and when the lock table is
@@ -399,6 +415,7 @@ void mysql_connection::commit() {
 
 void mysql_connection::rollback() {
     in_tx_ = false;
+    deferred_.reset();  // whatever the discarded rows said, the transaction ends here
     // A lost connection has lost its transaction with it: the server rolls back.
     if (lost_) return;
     query("ROLLBACK", spi::operation::rollback);

@@ -86,6 +86,8 @@ public:
     /// buffering whichever other statement is streaming, then closes retired statements.
     /// Throws native_failure (operation::fetch) if reading the rest of that result fails.
     void make_way(const mysql_statement* next) {
+        if (deferred_) [[unlikely]]
+            throw_deferred();
         if (streaming_ != nullptr && streaming_ != next) buffer_streaming();
         if (!retired_.empty()) [[unlikely]]
             close_retired();
@@ -108,10 +110,16 @@ public:
     spi::native_error native_error_of(spi::operation op, unsigned code, const char* sqlstate, const char* message);
     /// throw native_failure(native_error_of(op, mysql_errno(handle), ...)).
     [[noreturn]] void fail(spi::operation op);
+    /// The handle's current error came from the unread rest of a result that was discarded
+    /// (a deadlock, statement timeout or lost connection after the rows the caller read):
+    /// keeps it, and the next command throws it instead of running (make_way), so it is never
+    /// lost and core learns that the transaction ended. rollback() drops it.
+    void defer_current_error() noexcept;
 
 private:
     void configure();
     void buffer_streaming();
+    [[noreturn]] void throw_deferred();
     void close_retired() noexcept;
     // Whether a failure with this error number, inside the transaction begin() opened, ended
     // that transaction on the server. May ask the server once (innodb_rollback_on_timeout).
@@ -128,6 +136,7 @@ private:
     std::string server_;  // mysql_get_server_info, e.g. "10.11.19-MariaDB"
     st_mysql* mysql_ = nullptr;
     mysql_statement* streaming_ = nullptr;  // the statement whose unbuffered result holds the wire
+    std::optional<spi::native_error> deferred_;  // see defer_current_error()
     // MYSQL_STMTs of destroyed statements, not closed yet because a result held the wire. With
     // retired_wire_, the first one's own unread result holds the wire (close it first).
     std::vector<st_mysql_stmt*> retired_;

@@ -472,7 +472,15 @@ void mysql_statement::reset() noexcept {
     // rows (madb_reset_stmt flushes whenever the handle is not ready). A buffered result is
     // then freed by the next execute or close.
     if (conn.streaming() == this || !conn.wire_busy()) {
+        // Rows left unread may end in an error (a deadlock or statement timeout found after
+        // the rows the caller read). mysql_stmt_free_result reads it off the wire into the
+        // handle and goes on; keep it for the next command, or it would be lost, and with it
+        // the news that the server rolled the transaction back.
+        const bool unread = conn.streaming() == this && !done_;
+        const bool clean = !unread || mysql_errno(conn.handle()) == 0;
         mysql_stmt_free_result(stmt_);
+        if (unread && clean && mysql_errno(conn.handle()) != 0) [[unlikely]]
+            conn.defer_current_error();
         // Stored procedures: further result sets and the final status follow.
         while (multi_ && mysql_stmt_more_results(stmt_)) {
             if (mysql_stmt_next_result(stmt_) != 0) break;

@@ -54,7 +54,8 @@ public:
     /// Closes; rolls back an open transaction first (errors ignored).
     ~connection();
 
-    /// Runs a statement that returns no rows (or whose rows are discarded).
+    /// Runs a statement to its end. Rows it returns are read and discarded, so an error the
+    /// server sends after some rows (statement timeout, deadlock) is thrown here too.
     template <class... P>
     command_result execute(std::string_view sql, const P&... params) {
         const std::array<value_view, sizeof...(P)> bound{to_param(params)...};
@@ -115,6 +116,10 @@ public:
     void ping();
 
     connection_state state() const noexcept;
+    /// Server sessions this connection has had: 1 after it connects, one more for every
+    /// reconnect (0 if it never connected, or was moved from). A change means the server side
+    /// of the session (temporary tables, session settings, named locks) was lost.
+    std::uint64_t session_count() const noexcept;
     bool in_transaction() const noexcept { return state() == connection_state::in_transaction; }
     const database& db() const;
 

@@ -56,6 +56,20 @@ TEST_CASE("F11 backoff rides over an outage and connects once the server is back
     CHECK(c.query_value<std::int64_t>("SELECT 1") == 1);
 }
 
+TEST_CASE("F3 reset right after accept: connect_failed, transient, one attempt under fail_fast", "[fault]") {
+    proxied p;
+    p.proxy.rst_on_accept(true);  // the TCP handshake completes, then the proxy resets before a byte moves
+    const auto started = std::chrono::steady_clock::now();
+    error e = caught([&] { connection c(p.db, reconnect_policy::fail_fast()); });
+    INFO(e.what() << " (native code " << e.native_code() << ")");
+    CHECK(e.kind() == errc::connect_failed);
+    CHECK(e.is_transient());  // a reset says nothing about the credentials: trying again may work
+    CHECK_FALSE(e.connection_usable());
+    CHECK(p.proxy.accepted() == 1);  // fail_fast: one attempt, and the client library did not retry on its own
+    CHECK(since(started) < 2s);      // a reset is immediate: well under the proxied URL's connect_timeout
+    if (!is_postgresql()) CHECK(e.native_code() == 2002);  // CR_CONNECTION_ERROR: Connector/C uses it for TCP too
+}
+
 TEST_CASE("F4 an idle connection cut by the network: the next begin() reconnects unnoticed", "[fault]") {
     table t;
     proxied p;

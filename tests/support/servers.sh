@@ -14,7 +14,8 @@
 #
 # Settings (environment): SWITCHBOARD_SERVERS_DIR (/tmp/switchboard-servers), SWITCHBOARD_PG_PORT (54320),
 # SWITCHBOARD_PG_REPLICA_PORT (54321), SWITCHBOARD_MYSQL_PORT (33060), SWITCHBOARD_PG_BIN (newest
-# /usr/lib/postgresql/*/bin), SWITCHBOARD_SERVERS_TIMEOUT (60 s per server start).
+# /usr/lib/postgresql/*/bin), SWITCHBOARD_SERVERS_TIMEOUT (60 s per server start). `start` records the
+# ports in the folder; later calls naming the folder use them unless the environment sets others.
 # Run as root, the servers run as the `postgres` and `mysql` OS users; run as another user, as that user.
 # Test-only settings: trust authentication for 127.0.0.1 on PostgreSQL, fsync off, small buffers.
 set -euo pipefail
@@ -31,9 +32,20 @@ done
 
 dir=${SWITCHBOARD_SERVERS_DIR:-/tmp/switchboard-servers}
 dir=${dir%/}
-pg_port=${SWITCHBOARD_PG_PORT:-54320}
-pg_replica_port=${SWITCHBOARD_PG_REPLICA_PORT:-54321}
-my_port=${SWITCHBOARD_MYSQL_PORT:-33060}
+# `start` records the ports in the folder, so a later call that names only the folder (a fault test
+# restarting its servers) acts on that instance's ports. The environment still wins, then the defaults.
+ports_file="$dir/ports"
+recorded_port() {
+  local v=
+  [ -r "$ports_file" ] && v=$(sed -n "s/^$1=\([0-9]\{1,5\}\)\$/\1/p" "$ports_file" 2>/dev/null | head -n 1) || v=
+  echo "$v"
+}
+pg_port=${SWITCHBOARD_PG_PORT:-$(recorded_port pg_port)}
+pg_port=${pg_port:-54320}
+pg_replica_port=${SWITCHBOARD_PG_REPLICA_PORT:-$(recorded_port pg_replica_port)}
+pg_replica_port=${pg_replica_port:-54321}
+my_port=${SWITCHBOARD_MYSQL_PORT:-$(recorded_port my_port)}
+my_port=${my_port:-33060}
 wait_s=${SWITCHBOARD_SERVERS_TIMEOUT:-60}
 replication_wait_s=30
 
@@ -400,10 +412,15 @@ wipe_dir() {
   rm -rf "$dir"
 }
 
+record_ports() {
+  printf 'pg_port=%s\npg_replica_port=%s\nmy_port=%s\n' "$pg_port" "$pg_replica_port" "$my_port" >"$ports_file"
+}
+
 make_dirs() {
   mkdir -p "$dir"
   chmod 0755 "$dir"            # traversable by the postgres and mysql users
   touch "$marker"
+  record_ports
   mkdir -p "$pg_dir" "$my_dir"
   chown "$pg_os_user:" "$pg_dir"
   chown "$my_os_user:" "$my_dir"
@@ -470,6 +487,7 @@ cmd_start() {
   [ $((${#dir} + 24)) -lt 104 ] || die "SWITCHBOARD_SERVERS_DIR is too long for unix socket paths: $dir"
 
   if all_running; then
+    record_ports   # just checked: all three answer on these ports
     say "already running in $dir"
     print_urls
     return 0

@@ -160,8 +160,9 @@ private:
     pooled_connection* open_reserved(std::uint64_t generation);
     void free_slot_locked() noexcept;
     pooled_connection* take_slow(std::unique_lock<pool_mutex>& lock, ticks now);
-    // Pings c (leased to the caller already) outside the lock. On failure closes it, frees
-    // its slot and invalidates the pool; returns with the lock held either way.
+    // Pings c (leased to the caller already) outside the lock. On failure closes it (its slot
+    // stays reserved for the caller, who opens a new connection in it) and, when the
+    // connection was lost, invalidates the pool. Returns with the lock held either way.
     bool validate(std::unique_lock<pool_mutex>& lock, pooled_connection* c) noexcept;
     void invalidated(std::size_t closed, const error* cause) const noexcept;
     void waited(std::chrono::steady_clock::time_point since, const error* cause) const noexcept;
@@ -227,7 +228,11 @@ pooled_connection* pool_state::take_slow(std::unique_lock<pool_mutex>& lock, tic
         if (reusable(*c, now)) {
             ++in_use_;
             if (now - c->last_used < validate_after_ || validate(lock, c)) return c;
-            continue;
+            // Its ping failed: it is closed, and its slot is still ours; open a new one in it
+            // rather than queue behind later acquirers.
+            const std::uint64_t generation = generation_;
+            lock.unlock();
+            return open_reserved(generation);
         }
         // Too old, idle too long, or opened before an invalidation: close it, outside the lock,
         // and only then free its slot.
@@ -384,17 +389,21 @@ void pool_state::give_back_slow(pooled_connection* c, bool discard, bool lost, t
     c->session = session;
     const bool invalidate = (lost || reopened != 0) && options_.validate_after_failure;
     std::size_t idle_closed = 0;
+    if (invalidate) out.reserve(options_.max_size + 1);
     {
         std::lock_guard lock(mutex_);
         --in_use_;
         created_ += reopened;
         closed_ += reopened;
+        // The session reopened during the lease is fresh, unless the pool was invalidated
+        // meanwhile (invalidate(), or another lease's loss): then it predates that, and goes.
+        const bool current = c->generation == generation_;
         if (invalidate) {
             ++generation_;
             idle_closed = idle_count_;
             take_idle_locked(out);
         }
-        if (reopened != 0 && !lost) c->generation = generation_;
+        if (reopened != 0 && !lost && current) c->generation = generation_;
         if (discard || lost || shut_ || c->generation != generation_ || now >= c->expires_at) {
             ++closed_;
             out.push_back(c);  // close_all frees the slot once it is closed
@@ -483,40 +492,38 @@ void pool_state::throw_timeout(std::optional<std::chrono::steady_clock::time_poi
 
 bool pool_state::validate(std::unique_lock<pool_mutex>& lock, pooled_connection* c) noexcept {
     lock.unlock();
-    victims out;
+    std::optional<error> failure;
     try {
         c->conn.ping();
         lock.lock();
         return true;
     } catch (const error& e) {
-        // Any failure, even one that leaves the connection usable, means it cannot be vouched
-        // for: close it. A server that dropped one idle session has likely dropped them all.
-        event ev{event_kind::pool_validation_failed};
-        ev.cause = &e;
-        db_.notify(ev);
-        delete c;
-        lock.lock();
-        --in_use_;
-        ++closed_;
-        ++validations_failed_;
-        free_slot_locked();
-        if (options_.validate_after_failure) {
-            ++generation_;
-            take_idle_locked(out);
-        }
-        lock.unlock();
-        const std::size_t closed = out.size();
-        close_all(out);
-        if (options_.validate_after_failure) invalidated(closed, &e);
+        failure = e;
     } catch (...) {  // ping() throws only switchboard::error; anything else: do not trust it either
-        delete c;
-        lock.lock();
-        --in_use_;
-        ++closed_;
-        ++validations_failed_;
-        free_slot_locked();
-        return false;
     }
+    // Whatever went wrong, this connection cannot be vouched for: close it. Only a lost one
+    // says the server dropped its siblings too (a restart): then invalidate.
+    delete c;
+    const bool invalidate = options_.validate_after_failure && failure && !failure->connection_usable();
+    victims out;
+    if (invalidate) out.reserve(options_.max_size);
+    lock.lock();
+    --in_use_;  // the slot stays reserved (open_) for the caller
+    ++closed_;
+    ++validations_failed_;
+    if (invalidate) {
+        ++generation_;
+        take_idle_locked(out);
+    }
+    lock.unlock();
+    const std::size_t closed = out.size();
+    close_all(out);
+    if (db_.observer() != nullptr) {
+        event ev{event_kind::pool_validation_failed};
+        ev.cause = failure ? &*failure : nullptr;
+        db_.notify(ev);
+    }
+    if (invalidate) invalidated(closed, &*failure);
     lock.lock();
     return false;
 }

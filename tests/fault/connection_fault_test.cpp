@@ -9,11 +9,13 @@
 #include "support/caught.hpp"
 
 #include <switchboard/connection.hpp>
+#include <switchboard/pool.hpp>
 #include <switchboard/transact.hpp>
 
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -173,4 +175,41 @@ TEST_CASE("F15 a result cut midway is an error, never a short success", "[fault]
     });
     CHECK(e.kind() == errc::disconnected);
     CHECK(seen < 20000);
+}
+
+TEST_CASE("F15 a result cut while its rest is discarded: the loss is not hidden by rollback, the pool drops it",
+          "[fault]") {
+    // The caller reads one row and gives up (an exception of its own, say): the result and then
+    // the transaction are destroyed. The connection was cut under the unread rows; the lease must
+    // come back as lost, not as a healthy idle connection for the next user.
+    table t;
+    {
+        connection w = direct().connect();
+        auto tx = w.begin();
+        for (int i = 0; i < 20000; ++i) w.execute("INSERT INTO " + t.name + " (id, v) VALUES (?, ?)", i, i);
+        tx.commit();
+    }
+    proxied p;
+    pool pl(p.db, {.max_size = 2});
+    {
+        auto lease = pl.acquire();
+        (void)lease->query_value<std::int64_t>("SELECT COUNT(*) FROM " + t.name);  // handshake done
+        try {
+            auto tx = lease->begin();
+            p.proxy.truncate_after(20000, cut_mode::rst);
+            result r = lease->query("SELECT id, v FROM " + t.name + " ORDER BY id");
+            (void)r.next();
+            throw std::runtime_error("the caller gives up");
+        } catch (const error& e) {  // PostgreSQL reads the whole result in query(): lost there
+            CHECK(e.kind() == errc::disconnected);
+        } catch (const std::runtime_error&) {  // MariaDB streams: lost in the discarded rest
+        }
+        CHECK(lease->state() == connection_state::closed);  // after the transaction's rollback
+    }
+    const pool_stats s = pl.stats();
+    CHECK(s.open == 0);
+    CHECK(s.closed == 1);
+    p.proxy.pass();
+    auto again = pl.acquire();
+    CHECK(again->query_value<std::int64_t>("SELECT COUNT(*) FROM " + t.name) == 20000);
 }

@@ -573,3 +573,36 @@ TEST_CASE("a lease whose begin() reconnected in place invalidates the pool and i
     auto again = p.acquire();
     CHECK(script().connects == 3);  // handed out again, not reopened
 }
+
+TEST_CASE("a session reopened inside a lease is closed on return if the pool was invalidated meanwhile", "[pool]") {
+    auto db = fake_database();
+    pool p(db, {.max_size = 2, .validate_idle_after = 0ms});
+    {
+        auto c = p.acquire();
+        script().fail_begin = testing::fake_disconnect;
+        auto tx = c->begin();  // reconnects in place
+        tx.commit();
+        p.invalidate();  // a failover, say: nothing opened before now may be handed out again
+    }
+    CHECK(p.stats().idle == 0);
+    CHECK(p.stats().open == 0);
+    CHECK(script().live_connections == 0);
+}
+
+TEST_CASE("a ping that fails but leaves the connection usable closes only that connection", "[pool]") {
+    auto db = fake_database();
+    pool p(db, {.max_size = 3, .validate_idle_after = 30ms});
+    {
+        auto a = p.acquire();
+        auto b = p.acquire();
+    }
+    std::this_thread::sleep_for(80ms);  // past the threshold; not used to synchronise
+    script().fail_ping = testing::fake_serialization;  // an error, but the connection is not lost
+    auto c = p.acquire();
+    const pool_stats s = p.stats();
+    CHECK(s.validations_failed == 1);
+    CHECK(s.generation == 0);  // not a loss: the sibling is not suspect
+    CHECK(s.idle == 1);
+    CHECK(s.closed == 1);
+    CHECK(script().connects == 3);  // a new one opened in the closed one's slot
+}

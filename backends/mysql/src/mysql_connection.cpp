@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <new>
 #include <string>
+#include <utility>
 
 namespace switchboard::mysql {
 
@@ -274,6 +275,13 @@ void mysql_connection::fail(spi::operation op) {
 }
 
 void mysql_connection::defer_current_error() noexcept {
+    if (!in_tx_) {
+        // Outside a transaction there is nothing for it to end: the rows were discarded, and
+        // with them their error. A lost connection still marks this one lost (the next
+        // command then fails on the dead handle by itself).
+        if (is_lost_connection_code(mysql_errno(mysql_))) lost_ = true;
+        return;
+    }
     try {
         spi::native_error e = native_error_of(spi::operation::fetch, mysql_errno(mysql_), mysql_sqlstate(mysql_),
                                               mysql_error(mysql_));
@@ -415,7 +423,10 @@ void mysql_connection::commit() {
 
 void mysql_connection::rollback() {
     in_tx_ = false;
-    deferred_.reset();  // whatever the discarded rows said, the transaction ends here
+    // Whatever the discarded rows said, the transaction ends here; but a lost connection must
+    // reach core, so that it closes the connection instead of reusing it.
+    if (deferred_ && lost_) throw_deferred();
+    deferred_.reset();
     // A lost connection has lost its transaction with it: the server rolls back.
     if (lost_) return;
     query("ROLLBACK", spi::operation::rollback);
@@ -491,6 +502,16 @@ void mysql_connection::unlock(std::string_view name) {
     if (name.empty()) throw_usage("a named lock needs a non-empty name", "mysql", name_);
     const std::string key = lock_key(name);
     const std::array<value_view, 1> params{value_view(std::string_view(key))};
+    // An error kept from discarded rows is for the user's next command; releasing the lock
+    // must not consume it (nor fail because of it, leaving the lock held).
+    std::optional<spi::native_error> kept = std::exchange(deferred_, std::nullopt);
+    struct restore {
+        std::optional<spi::native_error>& slot;
+        std::optional<spi::native_error>& kept;
+        ~restore() {
+            if (kept && !slot) slot = std::move(kept);
+        }
+    } put_back{deferred_, kept};
     const std::optional<std::int64_t> released = lock_call(release_lock_, "SELECT RELEASE_LOCK(?)", params);
     // 1: released; 0: held by another session; NULL: nobody holds it.
     if (released != 1)

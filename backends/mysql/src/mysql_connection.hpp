@@ -111,9 +111,12 @@ public:
     /// throw native_failure(native_error_of(op, mysql_errno(handle), ...)).
     [[noreturn]] void fail(spi::operation op);
     /// The handle's current error came from the unread rest of a result that was discarded
-    /// (a deadlock, statement timeout or lost connection after the rows the caller read):
-    /// keeps it, and the next command throws it instead of running (make_way), so it is never
-    /// lost and core learns that the transaction ended. rollback() drops it.
+    /// (a deadlock, statement timeout or lost connection after the rows the caller read).
+    /// Inside a transaction: keeps it, and the next command throws it instead of running
+    /// (make_way), so core learns that the transaction may have ended. rollback() drops it,
+    /// or throws it when it lost the connection; unlock() leaves it for the next command.
+    /// Outside a transaction it is dropped with the rows (a lost connection still marks this
+    /// one lost).
     void defer_current_error() noexcept;
 
 private:

@@ -472,22 +472,28 @@ void mysql_statement::reset() noexcept {
     // rows (madb_reset_stmt flushes whenever the handle is not ready). A buffered result is
     // then freed by the next execute or close.
     if (conn.streaming() == this || !conn.wire_busy()) {
-        // Rows left unread may end in an error (a deadlock or statement timeout found after
-        // the rows the caller read). mysql_stmt_free_result reads it off the wire into the
-        // handle and goes on; keep it for the next command, or it would be lost, and with it
-        // the news that the server rolled the transaction back.
-        const bool unread = conn.streaming() == this && !done_;
-        const bool clean = !unread || mysql_errno(conn.handle()) == 0;
+        // What is left unread (rows, or further result sets of a procedure) may end in an
+        // error: a deadlock or statement timeout found after the rows the caller read.
+        // mysql_stmt_free_result and mysql_stmt_next_result read it off the wire into the
+        // handle (madb_reset_stmt clears the handle's error first) and go on.
+        const bool holds_wire = conn.streaming() == this;
+        bool failed = false;
         mysql_stmt_free_result(stmt_);
-        if (unread && clean && mysql_errno(conn.handle()) != 0) [[unlikely]]
-            conn.defer_current_error();
+        failed = holds_wire && mysql_errno(conn.handle()) != 0;
         // Stored procedures: further result sets and the final status follow.
-        while (multi_ && mysql_stmt_more_results(stmt_)) {
-            if (mysql_stmt_next_result(stmt_) != 0) break;
+        while (!failed && multi_ && mysql_stmt_more_results(stmt_)) {
+            if (mysql_stmt_next_result(stmt_) != 0) {
+                failed = mysql_errno(conn.handle()) != 0;
+                break;
+            }
             mysql_stmt_free_result(stmt_);
             meta_stale_ = true;
         }
-        if (conn.streaming() == this) conn.set_streaming(nullptr);
+        if (holds_wire) conn.set_streaming(nullptr);
+        // Inside a transaction the error may say the server rolled it back: keep it for the
+        // next command, or that news is lost and later writes would commit on their own.
+        if (failed) [[unlikely]]
+            conn.defer_current_error();
     }
     done_ = true;
     buffered_ = false;

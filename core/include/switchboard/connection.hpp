@@ -54,8 +54,8 @@ public:
     /// Closes; rolls back an open transaction first (errors ignored).
     ~connection();
 
-    /// Runs a statement to its end. Rows it returns are read and discarded, so an error the
-    /// server sends after some rows (statement timeout, deadlock) is thrown here too.
+    /// Runs a statement to its end. The rows of its result are read and discarded, so an error
+    /// the server sends after some rows (statement timeout, deadlock) is thrown here too.
     template <class... P>
     command_result execute(std::string_view sql, const P&... params) {
         const std::array<value_view, sizeof...(P)> bound{to_param(params)...};

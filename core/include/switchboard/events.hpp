@@ -23,8 +23,9 @@ enum class event_kind : std::uint8_t {
     /// the next attempt, or zero when this was the last (the caller then gets connect_failed).
     connect_attempt_failed,
     /// An open connection was lost (cause->kind() is disconnected or commit_outcome_unknown,
-    /// or another kind the backend says leaves the connection unusable). in_transaction: the
-    /// connection is now doomed until rollback(); otherwise it is closed and begin() reconnects.
+    /// or another kind the backend says leaves the connection unusable). in_transaction: it
+    /// was lost inside a transaction (doomed until rollback(), or closed if rollback() itself
+    /// found it lost); otherwise it is closed. The next begin() reconnects.
     disconnected,
     /// transact() is about to re-run a unit of work. cause: the error of the failed attempt;
     /// attempt: the number of the attempt that failed; delay: the wait before the next one.
@@ -34,7 +35,8 @@ enum class event_kind : std::uint8_t {
     /// ones close when they come back. cause: the error that triggered it, if any.
     pool_invalidated,
     /// A pooled connection idle past pool_options::validate_idle_after failed its ping and
-    /// was closed instead of handed out. cause: the ping's error.
+    /// was closed instead of handed out. cause: the ping's error (null if the backend threw
+    /// something else).
     pool_validation_failed,
     /// acquire() had to wait for a connection (all max_size leased). elapsed: how long;
     /// cause: the timeout error when it gave up, else null.
@@ -46,7 +48,9 @@ SWITCHBOARD_API std::string_view to_string(event_kind kind) noexcept;
 
 /// One event. Everything it points at lives only for the call to on_event(): copy what you
 /// keep. It carries no password (the database's to_string() and every error message redact
-/// it) and no bound parameter value (errors name the statement text, never its values).
+/// it) and switchboard puts no bound parameter value in it (errors name the statement text,
+/// never its parameters); a server's own message may still quote data, as PostgreSQL's
+/// "invalid input syntax" and MySQL's "Duplicate entry" do.
 struct event {
     event_kind kind;
     const database* db = nullptr;  ///< the database concerned (name(), backend_name(), to_string())

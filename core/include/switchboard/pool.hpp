@@ -38,11 +38,15 @@ struct pool_options {
     /// An idle connection unused for longer than this is closed, not handed out.
     std::chrono::milliseconds idle_timeout{std::chrono::minutes(10)};
     /// An idle connection unused for at least this long is pinged (connection::ping(), one
-    /// round trip) before it is handed out; if the server no longer answers it is closed,
-    /// the pool is invalidated (validate_after_failure) and acquire() goes on with the next
-    /// one. Catches sessions the server dropped meanwhile (restart, idle timeout, firewall)
-    /// before the caller's first statement does. A busy pool hands out connections used
-    /// moments ago, unpinged. Zero turns validation off.
+    /// round trip) before it is handed out. If the ping fails it is closed and acquire()
+    /// opens a new connection in its place; if it failed because the connection was lost,
+    /// the pool is invalidated too (validate_after_failure). Catches sessions the server
+    /// dropped meanwhile (restart, idle timeout) before the caller's first statement does. A
+    /// busy pool hands out connections used moments ago, unpinged. Zero turns it off.
+    /// The ping waits as long as the backend waits for a reply: against a peer that vanished
+    /// without a reset (a firewall dropping packets) bound it with the driver's options
+    /// (PostgreSQL tcp_user_timeout or keepalives, MySQL read_timeout); acquire_timeout
+    /// covers neither validation nor opening.
     std::chrono::milliseconds validate_idle_after{1000};
     /// After a lease comes back broken (doomed, or closed because the connection was lost),
     /// invalidate(): every other connection opened before the failure is closed instead of
@@ -58,8 +62,8 @@ struct pool_stats {
     std::size_t idle = 0;     ///< open and waiting in the pool
     std::size_t in_use = 0;   ///< leased out
     std::size_t waiting = 0;  ///< acquire() calls waiting for a connection
-    std::uint64_t created = 0;   ///< connections opened since the pool was made
-    std::uint64_t closed = 0;    ///< connections the pool closed (retired, broken, discarded)
+    std::uint64_t created = 0;   ///< connections opened since the pool was made (reconnects inside a lease included)
+    std::uint64_t closed = 0;    ///< connections closed (retired, broken, discarded) or whose session was lost and reopened inside a lease
     std::uint64_t timeouts = 0;  ///< acquire() calls that gave up after acquire_timeout
     std::uint64_t validations_failed = 0;  ///< idle connections closed because a ping failed
     std::uint64_t generation = 0;  ///< bumped by every invalidate()

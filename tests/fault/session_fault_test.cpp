@@ -14,6 +14,7 @@
 // what they saw, and the test checks it after joining them.
 #include "fault/fault_fixture.hpp"
 #include "support/caught.hpp"
+#include "support/event_recorder.hpp"
 #include "support/server_urls.hpp"
 
 #include <switchboard/connection.hpp>
@@ -891,6 +892,50 @@ TEST_CASE("F4 pool twin: a leased connection killed on the server fails; the poo
     CHECK(session_id(*next) != killed);
     CHECK(acc.sessions(admin_conn) == 1);
     CHECK(p.stats().created == 2);
+}
+
+TEST_CASE("events on the real server: a killed session, the pool's invalidation, a reconnect; no password",
+          "[fault][events]") {
+    // The real-server twin of tests/unit/events_test.cpp: what an observer is told when a
+    // server ends sessions, with the server's own messages in the causes.
+    auto events = std::make_shared<event_recorder>();
+    const database db(fault_server_url(), {.observer = events});
+    connection admin_conn = admin().connect();
+    pool p(db, {.max_size = 2});
+    {
+        pool::lease a = p.acquire();
+        pool::lease b = p.acquire();
+        const std::int64_t killed = session_id(*a);
+        kill_session(admin_conn, killed);
+        REQUIRE(wait_session_gone(admin_conn, killed));
+        CHECK(caught([&] { a->execute("SELECT 1"); }).kind() == errc::disconnected);
+    }  // a returns lost: b, returned first and idle, is closed with it
+    auto lost = events->of(event_kind::disconnected);
+    REQUIRE(lost.size() == 1);
+    CHECK(lost[0].cause == errc::disconnected);
+    CHECK_FALSE(lost[0].in_transaction);
+    auto invalidated = events->of(event_kind::pool_invalidated);
+    REQUIRE(invalidated.size() == 1);
+    CHECK(invalidated[0].count == 1);
+
+    connection c = db.connect();
+    const std::int64_t killed = session_id(c);
+    kill_session(admin_conn, killed);
+    REQUIRE(wait_session_gone(admin_conn, killed));
+    auto tx = c.begin();  // finds the session gone, reconnects, begins
+    tx.commit();
+    lost = events->of(event_kind::disconnected);
+    REQUIRE(lost.size() == 2);
+    const auto connected = events->of(event_kind::connected);
+    REQUIRE(connected.size() == 4);  // two pooled, c, and c again
+    CHECK_FALSE(connected[2].reconnect);
+    CHECK(connected[3].reconnect);
+
+    const std::string password = direct().location().password().value_or("\x01");
+    for (const recorded_event& r : events->events()) {
+        CHECK(r.database_url.find(password) == std::string::npos);
+        CHECK(r.cause_text.find(password) == std::string::npos);
+    }
 }
 
 TEST_CASE("F4 pool twin under load: 4 threads sharing a pool of 3 never hold more than 3 sessions on the server",

@@ -2,6 +2,7 @@
 // Events: what the observer of a database is told about connects, losses, retries and the
 // pool, against the scripted fake backend; and that no event carries a password or a value.
 #include "support/caught.hpp"
+#include "support/event_recorder.hpp"
 #include "support/fake_backend.hpp"
 
 #include <switchboard/events.hpp>
@@ -12,7 +13,6 @@
 
 #include <chrono>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -21,56 +21,15 @@
 using namespace switchboard;
 using namespace std::chrono_literals;
 using switchboard::testing::caught;
+using switchboard::testing::event_recorder;
+using switchboard::testing::recorded_event;
 using switchboard::testing::fake_database;
 using switchboard::testing::script;
 
 namespace {
 
-// What one event said, copied (the event's pointers live only during on_event).
-struct seen {
-    event_kind kind;
-    std::string database;
-    std::string database_url;
-    std::optional<errc> cause;
-    std::string cause_text;
-    unsigned attempt;
-    std::chrono::nanoseconds elapsed;
-    std::chrono::milliseconds delay;
-    std::uint64_t count;
-    bool in_transaction;
-    bool reconnect;
-};
-
-class recorder final : public event_observer {
-public:
-    void on_event(const event& e) noexcept override {
-        seen s{e.kind, e.db->name(), e.db->to_string(), std::nullopt, {}, e.attempt, e.elapsed, e.delay, e.count,
-               e.in_transaction, e.reconnect};
-        if (e.cause != nullptr) {
-            s.cause = e.cause->kind();
-            s.cause_text = e.cause->what();
-        }
-        std::lock_guard lock(mutex_);
-        events_.push_back(std::move(s));
-    }
-    std::vector<seen> events() const {
-        std::lock_guard lock(mutex_);
-        return events_;
-    }
-    std::vector<seen> of(event_kind kind) const {
-        std::vector<seen> out;
-        for (const seen& s : events())
-            if (s.kind == kind) out.push_back(s);
-        return out;
-    }
-
-private:
-    mutable std::mutex mutex_;
-    std::vector<seen> events_;
-};
-
 struct observed {
-    std::shared_ptr<recorder> events = std::make_shared<recorder>();
+    std::shared_ptr<event_recorder> events = std::make_shared<event_recorder>();
     database db;
     explicit observed(std::string_view url = "fake://app:s3cr%40t-pw@host/main?sb.name=orders")
         : db(fake_database(url, {.observer = events})) {}
@@ -235,7 +194,7 @@ TEST_CASE("no event carries the password", "[events]") {
     (void)caught([&] { c.execute("SELECT 1"); });
     const auto all = o.events->events();
     REQUIRE(all.size() >= 3);
-    for (const seen& s : all) {
+    for (const recorded_event& s : all) {
         CHECK(s.database_url.find(password) == std::string::npos);
         CHECK(s.database_url.find("s3cr%40t") == std::string::npos);
         CHECK(s.cause_text.find(password) == std::string::npos);

@@ -156,12 +156,7 @@ TEST_CASE("transact re-runs a unit of work cut before COMMIT, and each row is wr
 
 TEST_CASE("F15 a result cut midway is an error, never a short success", "[fault]") {
     table t;
-    {
-        connection w = direct().connect();
-        auto tx = w.begin();
-        for (int i = 0; i < 20000; ++i) w.execute("INSERT INTO " + t.name + " (id, v) VALUES (?, ?)", i, i);
-        tx.commit();
-    }
+    t.fill(20000);
     proxied p;
     connection c = p.db.connect();
     (void)c.query_value<std::int64_t>("SELECT COUNT(*) FROM " + t.name);  // warm up: handshake done
@@ -183,12 +178,7 @@ TEST_CASE("F15 a result cut while its rest is discarded: the loss is not hidden 
     // the transaction are destroyed. The connection was cut under the unread rows; the lease must
     // come back as lost, not as a healthy idle connection for the next user.
     table t;
-    {
-        connection w = direct().connect();
-        auto tx = w.begin();
-        for (int i = 0; i < 20000; ++i) w.execute("INSERT INTO " + t.name + " (id, v) VALUES (?, ?)", i, i);
-        tx.commit();
-    }
+    t.fill(20000);
     proxied p;
     pool pl(p.db, {.max_size = 2});
     {

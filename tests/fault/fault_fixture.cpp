@@ -66,4 +66,27 @@ std::int64_t table::rows() const {
     return direct().connect().query_value<std::int64_t>("SELECT COUNT(*) FROM " + name);
 }
 
+void table::fill(int n) const {
+    connection w = direct().connect();
+    auto tx = w.begin();
+    for (int i = 0; i < n; ++i) w.execute("INSERT INTO " + name + " (id, v) VALUES (?, ?)", i, i);
+    tx.commit();
+}
+
+std::int64_t session_id(connection& c) {
+    return c.query_value<std::int64_t>(is_postgresql() ? "SELECT pg_backend_pid()" : "SELECT CONNECTION_ID()");
+}
+
+std::string sleep_sql(int seconds) {
+    return (is_postgresql() ? "SELECT pg_sleep(" : "SELECT SLEEP(") + std::to_string(seconds) + ")";
+}
+
+bool sleeping(connection& monitor, std::int64_t id) {
+    return monitor.query_value<std::int64_t>(
+               is_postgresql() ? "SELECT COUNT(*) FROM pg_stat_activity WHERE pid = ? AND wait_event = 'PgSleep'"
+                               : "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = ? AND STATE = "
+                                 "'User sleep'",
+               id) != 0;
+}
+
 }  // namespace switchboard::testing

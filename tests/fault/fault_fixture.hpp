@@ -8,6 +8,7 @@
 
 #include "support/fault_proxy.hpp"
 
+#include <switchboard/connection.hpp>
 #include <switchboard/database.hpp>
 
 #include <chrono>
@@ -46,7 +47,16 @@ struct table {
     table(const table&) = delete;
     table& operator=(const table&) = delete;
     std::int64_t rows() const;
+    /// Inserts rows (i, i) for i in [0, n) in one transaction.
+    void fill(int n) const;
 };
+
+/// The server's id of this connection's session (pg_backend_pid() / CONNECTION_ID()).
+std::int64_t session_id(connection& c);
+/// A statement that sleeps on the server: pg_sleep(s) / SLEEP(s).
+std::string sleep_sql(int seconds);
+/// Whether session `id` is inside pg_sleep() / SLEEP() right now, asked on `monitor`.
+bool sleeping(connection& monitor, std::int64_t id);
 
 inline auto since(std::chrono::steady_clock::time_point t) { return std::chrono::steady_clock::now() - t; }
 

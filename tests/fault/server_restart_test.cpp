@@ -259,10 +259,6 @@ std::vector<std::int64_t> ids_in(const table& t) {
     return ids;
 }
 
-/// The server's id of this connection's session.
-std::int64_t session_id(connection& c) {
-    return c.query_value<std::int64_t>(is_postgresql() ? "SELECT pg_backend_pid()" : "SELECT CONNECTION_ID()");
-}
 
 /// The test servers trade durability for speed (PostgreSQL synchronous_commit=off, InnoDB
 /// innodb_flush_log_at_trx_commit=0): a crash right after a COMMIT may lose it (seen here).
@@ -383,16 +379,13 @@ TEST_CASE("F8 graceful shutdown during a running statement: disconnected at once
     std::jthread sleeper([&] {
         const auto started = clock_type::now();
         try {
-            c.execute(is_postgresql() ? "SELECT pg_sleep(5)" : "SELECT SLEEP(5)");
+            c.execute(sleep_sql(5));
         } catch (const error& e) {
             failure = e;
         }
         took = since(started);
     });
-    const char* running = is_postgresql()
-                              ? "SELECT COUNT(*) FROM pg_stat_activity WHERE pid = ? AND wait_event = 'PgSleep'"
-                              : "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = ? AND STATE = 'User sleep'";
-    REQUIRE(wait_until([&] { return monitor.query_value<std::int64_t>(running, session) == 1; }, 5s));
+    REQUIRE(wait_until([&] { return sleeping(monitor, session); }, 5s));
 
     server.stop(shutdown::graceful);
     sleeper.join();

@@ -90,11 +90,6 @@ const database& admin() {
     return db;
 }
 
-/// The server's id of a connection's session: pg_backend_pid() / CONNECTION_ID().
-std::int64_t session_id(connection& c) {
-    return c.query_value<std::int64_t>(is_postgresql() ? "SELECT pg_backend_pid()" : "SELECT CONNECTION_ID()");
-}
-
 /// Whether the server still lists session `id`.
 bool session_listed(connection& monitor, std::int64_t id) {
     return monitor.query_value<std::int64_t>(is_postgresql()
@@ -108,14 +103,6 @@ bool wait_session_gone(connection& monitor, std::int64_t id) {
     return eventually([&] { return !session_listed(monitor, id); });
 }
 
-/// Whether session `id` is inside pg_sleep() / SLEEP() right now.
-bool sleeping(connection& monitor, std::int64_t id) {
-    return monitor.query_value<std::int64_t>(
-               is_postgresql() ? "SELECT COUNT(*) FROM pg_stat_activity WHERE pid = ? AND wait_event = 'PgSleep'"
-                               : "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = ? AND STATE = "
-                                 "'User sleep'",
-               id) != 0;
-}
 
 /// Ends session `id` from `killer` (reliability.md §4, K). PostgreSQL: pg_terminate_backend,
 /// waiting up to 5 s for the backend to exit (PG 14+); MariaDB: KILL CONNECTION.
@@ -139,9 +126,6 @@ void set_lock_timeout(connection& c) {
 }
 std::chrono::milliseconds lock_timeout() { return is_postgresql() ? 100ms : 1000ms; }
 
-std::string sleep_sql(int seconds) {
-    return (is_postgresql() ? "SELECT pg_sleep(" : "SELECT SLEEP(") + std::to_string(seconds) + ")";
-}
 
 /// Runs a query and reads all its rows, as an application reading a result does.
 void drain(connection& c, std::string_view sql) {

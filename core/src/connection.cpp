@@ -67,6 +67,21 @@ bool is_transaction_control(std::string_view sql) {
     return false;
 }
 
+bool is_read_statement(std::string_view sql) {
+    std::size_t pos = 0;
+    std::string word;
+    const std::string first(next_word(sql, pos, word));
+    if (first == "SELECT" || first == "SHOW" || first == "VALUES" || first == "TABLE" || first == "DESCRIBE" ||
+        first == "DESC")
+        return true;
+    if (first == "EXPLAIN") {
+        // EXPLAIN ANALYZE runs the statement (PostgreSQL), and EXPLAIN (ANALYZE) too.
+        const std::string_view next = next_word(sql, pos, word);
+        return !next.empty() && next != "ANALYZE" && next != "ANALYSE";
+    }
+    return false;
+}
+
 connection_core::connection_core(database db)
     : db_(std::move(db)), backend_(&db_.backend()), cache_capacity_(db_.statement_cache_size()) {}
 
@@ -360,6 +375,11 @@ void connection_core::fail(const spi::native_failure& failure, std::string_view 
     // and a connection lost during COMMIT leaves the outcome unknown.
     if (native.op == spi::operation::connect && c.kind == errc::disconnected) c = spi::classification::of(errc::connect_failed);
     if (native.op == spi::operation::commit && c.kind == errc::disconnected) c = spi::classification::of(errc::commit_outcome_unknown);
+    // Outside a transaction every statement commits by itself: a write whose connection is
+    // lost once it was sent may have committed.
+    if (c.kind == errc::disconnected && state_ == connection_state::idle &&
+        (native.op == spi::operation::execute || native.op == spi::operation::fetch) && !is_read_statement(sql))
+        c = spi::classification::of(errc::commit_outcome_unknown);
     if (native.op == spi::operation::connect) c.connection_usable = false;
 
     error_info info;

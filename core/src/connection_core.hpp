@@ -24,6 +24,10 @@ namespace switchboard::detail {
 /// Whether a statement is transaction control (BEGIN, START TRANSACTION, COMMIT, END,
 /// ROLLBACK but not ROLLBACK TO, ABORT), which must go through begin()/commit()/rollback().
 bool is_transaction_control(std::string_view sql);
+/// Whether a statement only reads (SELECT, SHOW, VALUES, TABLE, DESCRIBE, EXPLAIN without
+/// ANALYZE), judged by its first words. Anything else may write: when its connection is lost
+/// outside a transaction, it may have committed.
+bool is_read_statement(std::string_view sql);
 
 /// A prepared statement and its bookkeeping. Cached slots belong to the connection_core;
 /// an uncached one (cache full of busy statements, or cache disabled) belongs to the result

@@ -21,11 +21,16 @@ void backend_connection::unlock(std::string_view) {
 server_identity backend_connection::identity() { return {}; }
 
 void backend_connection::ping() {
-    const std::unique_ptr<backend_statement> statement = prepare("SELECT 1");
-    statement->execute({});
-    while (statement->next_row()) {
+    try {
+        const std::unique_ptr<backend_statement> statement = prepare("SELECT 1");
+        statement->execute({});
+        while (statement->next_row()) {
+        }
+        statement->reset();
+    } catch (native_failure& f) {
+        f.error().op = operation::ping;
+        throw;
     }
-    statement->reset();
 }
 backend::~backend() = default;
 

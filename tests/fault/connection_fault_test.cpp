@@ -203,3 +203,28 @@ TEST_CASE("F15 a result cut while its rest is discarded: the loss is not hidden 
     auto again = pl.acquire();
     CHECK(again->query_value<std::int64_t>("SELECT COUNT(*) FROM " + t.name) == 20000);
 }
+
+TEST_CASE("F7c the reply to a write in autocommit is lost: outcome unknown, row present; a lost read is disconnected",
+          "[fault]") {
+    // Outside a transaction each statement commits by itself, so losing the reply to a write
+    // is losing the reply to its COMMIT. The pattern is a bound value, which only the execute
+    // message carries (Bind / COM_STMT_EXECUTE), never the prepare.
+    table t;
+    proxied p;
+    connection c = p.db.connect();
+    const std::string write_marker = "sb-autocommit-write-marker";
+    p.proxy.swallow_reply_after(write_marker, cut_mode::rst, 1);
+    error e = caught([&] { c.execute("INSERT INTO " + t.name + " (id, v) VALUES (?, CHAR_LENGTH(?))", 1, write_marker); });
+    CHECK(e.kind() == errc::commit_outcome_unknown);
+    CHECK_FALSE(e.connection_usable());
+    CHECK(c.state() == connection_state::closed);
+    CHECK(p.proxy.triggered() == 1);
+    CHECK(t.rows() == 1);  // the server committed it
+
+    const std::string read_marker = "sb-autocommit-read-marker";
+    p.proxy.swallow_reply_after(read_marker, cut_mode::rst, 1);
+    auto tx = c.begin();  // reconnects
+    tx.commit();
+    CHECK(caught([&] { (void)c.query_value<std::int64_t>("SELECT CHAR_LENGTH(?)", read_marker); }).kind() ==
+          errc::disconnected);
+}

@@ -119,7 +119,7 @@ public:
     }
     void ping() override {
         ++script().pings;
-        maybe_fail(script().fail_ping, spi::operation::execute);
+        maybe_fail(script().fail_ping, spi::operation::ping);
     }
     void lock(std::string_view name, std::chrono::milliseconds) override { ++script().locks[std::string(name)]; }
     void unlock(std::string_view name) override { --script().locks[std::string(name)]; }

@@ -141,6 +141,32 @@ TEST_CASE("a disconnection outside a transaction closes the connection", "[conne
     CHECK(c.state() == connection_state::closed);
 }
 
+TEST_CASE("a write lost outside a transaction is commit_outcome_unknown; a lost read is disconnected",
+          "[connection][doom]") {
+    auto db = fake_database();
+    connection c = db.connect();
+    for (const char* write : {"UPDATE x SET v = 1", "  insert into x values (1)", "WITH d AS (DELETE FROM x) SELECT 1",
+                              "EXPLAIN ANALYZE UPDATE x SET v = 1", "CALL p()"}) {
+        script().fail_execute = testing::fake_disconnect;
+        error e = caught([&] { c.execute(write); });
+        INFO(write);
+        CHECK(e.kind() == errc::commit_outcome_unknown);
+        CHECK_FALSE(e.is_transient());
+        CHECK(c.state() == connection_state::closed);
+        c.begin().commit();  // reconnects
+    }
+    for (const char* read : {"SELECT 1", "/* why */ select 1", "SHOW TABLES", "EXPLAIN SELECT 1", "VALUES (1)"}) {
+        script().fail_execute = testing::fake_disconnect;
+        INFO(read);
+        CHECK(caught([&] { c.execute(read); }).kind() == errc::disconnected);
+        c.begin().commit();
+    }
+    // Inside a transaction nothing committed by itself: disconnected, and COMMIT decides.
+    auto tx = c.begin();
+    script().fail_execute = testing::fake_disconnect;
+    CHECK(caught([&] { c.execute("UPDATE x SET v = 1"); }).kind() == errc::disconnected);
+}
+
 TEST_CASE("a transient statement error keeps the connection and the transaction", "[connection]") {
     auto db = fake_database();
     connection c = db.connect();

@@ -404,7 +404,7 @@ void mysql_connection::ping() {
     // COM_PING: one round trip. MYSQL_OPT_RECONNECT is off, so a lost connection fails
     // (2006/2013) instead of being silently replaced.
     make_way(nullptr);
-    if (mysql_ping(mysql_) != 0) fail(spi::operation::execute);
+    if (mysql_ping(mysql_) != 0) fail(spi::operation::ping);
 }
 
 void mysql_connection::begin(tx_mode mode) {

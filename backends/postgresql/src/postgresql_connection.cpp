@@ -319,7 +319,7 @@ void postgresql_connection::command(const char* sql, spi::operation op) {
 void postgresql_connection::ping() {
     // An empty query string: one round trip, no parsing, answered with EmptyQueryResponse.
     PGresult* r = PQexec(conn_, "");
-    if (r == nullptr || PQresultStatus(r) != PGRES_EMPTY_QUERY) fail(r, spi::operation::execute);
+    if (r == nullptr || PQresultStatus(r) != PGRES_EMPTY_QUERY) fail(r, spi::operation::ping);
     PQclear(r);
 }
 

@@ -17,7 +17,7 @@ namespace switchboard {
 enum class errc : int {
     connect_failed = 1,          ///< could not establish a connection (refused, auth, TLS, cannot open file)
     disconnected = 2,            ///< the connection was lost; the transaction, if any, is doomed until rollback()
-    commit_outcome_unknown = 3,  ///< the connection was lost during COMMIT: the work may or may not be committed
+    commit_outcome_unknown = 3,  ///< lost during COMMIT, or during a write outside a transaction: it may or may not be committed
     serialization = 4,           ///< serialization failure: re-run the whole unit of work
     deadlock = 5,                ///< the server broke a deadlock by failing this transaction
     lock_timeout = 6,            ///< a lock (row, table, SQLite write lock, writer lock) was not granted in time

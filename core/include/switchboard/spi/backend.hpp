@@ -46,7 +46,7 @@ namespace switchboard::spi {
 
 /// Which call failed: part of what the classifier sees, and what core uses to tell an
 /// in-doubt COMMIT (a disconnection during operation::commit) from a plain disconnection.
-enum class operation : std::uint8_t { connect, prepare, execute, fetch, begin, commit, rollback, lock };
+enum class operation : std::uint8_t { connect, prepare, execute, fetch, begin, commit, rollback, lock, ping };
 
 /// What the native library said, before any interpretation. Fill what the library gives;
 /// leave the rest empty.
@@ -184,8 +184,8 @@ public:
     /// Proves the server still answers, with the cheapest round trip the protocol has (the
     /// pool calls it on a connection idle for a while before handing it out). Throws
     /// native_failure when it does not; a connection without a network (SQLite) returns at
-    /// once. Called only when no result is being read. The default prepares and runs
-    /// "SELECT 1".
+    /// once. Called only when no result is being read. Report failures as operation::ping.
+    /// The default prepares and runs "SELECT 1".
     virtual void ping();
 };
 

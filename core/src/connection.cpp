@@ -50,6 +50,37 @@ std::string_view next_word(std::string_view sql, std::size_t& pos, std::string& 
     return buf;
 }
 
+// Whether the word INTO appears outside quotes and comments: SELECT ... INTO creates a table
+// (PostgreSQL) or writes a file (MySQL INTO OUTFILE). Cheap and cautious: an INTO anywhere
+// in a SELECT makes it a write.
+bool has_into(std::string_view sql) {
+    std::size_t i = 0;
+    while (i < sql.size()) {
+        const char ch = sql[i];
+        if (ch == '\'' || ch == '"' || ch == '`') {
+            const std::size_t end = sql.find(ch, i + 1);
+            i = end == std::string_view::npos ? sql.size() : end + 1;
+        } else if (sql.compare(i, 2, "--") == 0) {
+            const std::size_t end = sql.find('\n', i);
+            i = end == std::string_view::npos ? sql.size() : end;
+        } else if (sql.compare(i, 2, "/*") == 0) {
+            const std::size_t end = sql.find("*/", i + 2);
+            i = end == std::string_view::npos ? sql.size() : end + 2;
+        } else if (std::isalpha(static_cast<unsigned char>(ch)) || ch == '_') {
+            const std::size_t start = i;
+            while (i < sql.size() && (std::isalnum(static_cast<unsigned char>(sql[i])) || sql[i] == '_')) ++i;
+            if (i - start == 4) {
+                std::string w(sql.substr(start, 4));
+                for (char& x : w) x = static_cast<char>(std::toupper(static_cast<unsigned char>(x)));
+                if (w == "INTO") return true;
+            }
+        } else {
+            ++i;
+        }
+    }
+    return false;
+}
+
 }  // namespace
 
 bool is_transaction_control(std::string_view sql) {
@@ -71,11 +102,11 @@ bool is_read_statement(std::string_view sql) {
     std::size_t pos = 0;
     std::string word;
     const std::string first(next_word(sql, pos, word));
-    if (first == "SELECT" || first == "SHOW" || first == "VALUES" || first == "TABLE" || first == "DESCRIBE" ||
-        first == "DESC")
-        return true;
-    if (first == "EXPLAIN") {
-        // EXPLAIN ANALYZE runs the statement (PostgreSQL), and EXPLAIN (ANALYZE) too.
+    if (first == "SHOW" || first == "TABLE") return true;
+    if (first == "SELECT" || first == "VALUES") return !has_into(sql.substr(pos));
+    if (first == "EXPLAIN" || first == "DESCRIBE" || first == "DESC") {
+        // EXPLAIN ANALYZE runs the statement (PostgreSQL; MySQL also as DESC ANALYZE), and
+        // EXPLAIN (ANALYZE) too: judged by its options only when they are plain words.
         const std::string_view next = next_word(sql, pos, word);
         return !next.empty() && next != "ANALYZE" && next != "ANALYSE";
     }
@@ -360,12 +391,20 @@ void connection_core::ping() {
                                  return entry.second->in_use;
                              });
     if (result_open) throw_usage("ping(): a result of this connection is still alive; destroy it first", "ping");
-    guarded("ping", [&] { conn_->ping(); });
+    guarded("ping", [&] { probing([&] { conn_->ping(); }); });
 }
 
 server_identity connection_core::identity() {
     check_open("server identity");
-    return guarded("server identity", [&] { return conn_->identity(); });
+    return guarded("server identity", [&] { return probing([&] { return conn_->identity(); }); });
+}
+
+bool connection_core::open_result_may_write(std::string_view current) const noexcept {
+    const auto may_write = [&](const statement_slot& slot) {
+        return slot.in_use && slot.owner != nullptr && slot.sql != current && !is_read_statement(slot.sql);
+    };
+    return std::any_of(cache_.begin(), cache_.end(), [&](const auto& entry) { return may_write(*entry.second); }) ||
+           std::any_of(loose_.begin(), loose_.end(), [&](const statement_slot* slot) { return may_write(*slot); });
 }
 
 void connection_core::fail(const spi::native_failure& failure, std::string_view sql) {
@@ -376,9 +415,11 @@ void connection_core::fail(const spi::native_failure& failure, std::string_view 
     if (native.op == spi::operation::connect && c.kind == errc::disconnected) c = spi::classification::of(errc::connect_failed);
     if (native.op == spi::operation::commit && c.kind == errc::disconnected) c = spi::classification::of(errc::commit_outcome_unknown);
     // Outside a transaction every statement commits by itself: a write whose connection is
-    // lost once it was sent may have committed.
+    // lost once it was sent may have committed, and so may a write whose result was still
+    // open (MySQL reads the rest of a streaming result when the next command needs the wire).
     if (c.kind == errc::disconnected && state_ == connection_state::idle &&
-        (native.op == spi::operation::execute || native.op == spi::operation::fetch) && !is_read_statement(sql))
+        (native.op == spi::operation::execute || native.op == spi::operation::fetch) &&
+        ((!native.not_sent && !is_read_statement(sql)) || open_result_may_write(sql)))
         c = spi::classification::of(errc::commit_outcome_unknown);
     if (native.op == spi::operation::connect) c.connection_usable = false;
 

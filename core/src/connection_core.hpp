@@ -24,9 +24,10 @@ namespace switchboard::detail {
 /// Whether a statement is transaction control (BEGIN, START TRANSACTION, COMMIT, END,
 /// ROLLBACK but not ROLLBACK TO, ABORT), which must go through begin()/commit()/rollback().
 bool is_transaction_control(std::string_view sql);
-/// Whether a statement only reads (SELECT, SHOW, VALUES, TABLE, DESCRIBE, EXPLAIN without
-/// ANALYZE), judged by its first words. Anything else may write: when its connection is lost
-/// outside a transaction, it may have committed.
+/// Whether a statement only reads (SELECT and VALUES without INTO, SHOW, TABLE, EXPLAIN or
+/// DESCRIBE without ANALYZE), judged by its text. Anything else may write: when its
+/// connection is lost outside a transaction, it may have committed. A SELECT of a function
+/// that writes cannot be told from its text and counts as a read.
 bool is_read_statement(std::string_view sql);
 
 /// A prepared statement and its bookkeeping. Cached slots belong to the connection_core;
@@ -124,6 +125,21 @@ private:
     };
 
     [[noreturn]] void throw_not_open(std::string_view sql) const;
+    /// Whether a result other than the statement `current` is open whose statement may write.
+    bool open_result_may_write(std::string_view current) const noexcept;
+    /// Runs a probe of the connection (ping, server identity), not a user statement: its
+    /// failures are reported as operation::ping, so a lost connection is never taken for a
+    /// write that may have committed.
+    template <class F>
+    static decltype(auto) probing(F&& f) {
+        try {
+            return std::forward<F>(f)();
+        } catch (spi::native_failure& failure) {
+            if (failure.error().op == spi::operation::execute || failure.error().op == spi::operation::fetch)
+                failure.error().op = spi::operation::ping;
+            throw;
+        }
+    }
     /// The connection is lost: drops it; doomed if in a transaction (returns true), else closed.
     bool lose() noexcept;
     void open_once();

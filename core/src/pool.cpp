@@ -171,7 +171,17 @@ private:
         return idle_timeout_ != never && idle_count_ > options_.min_idle && now - idle_[0]->last_used >= idle_timeout_;
     }
     void put_locked(pooled_connection* c, ticks now, victims& out) noexcept;
-    void take_idle_locked(victims& out) noexcept;
+    void take_idle_locked(victims& out) noexcept;  // out must have room (reserve_victims)
+    // Makes room in out for every connection the pool may hold, outside the lock, so that
+    // collecting victims under the lock never allocates. False when memory is short.
+    bool reserve_victims(victims& out) const noexcept {
+        try {
+            out.reserve(options_.max_size + 1);
+            return true;
+        } catch (...) {
+            return false;
+        }
+    }
     // waited_since: when the acquire started waiting (nullopt: it did not wait).
     [[noreturn]] void throw_timeout(std::optional<std::chrono::steady_clock::time_point> waited_since);
     // Closes the victims outside the lock, then frees their slots: a slot is free only once
@@ -389,7 +399,7 @@ void pool_state::give_back_slow(pooled_connection* c, bool discard, bool lost, t
     c->session = session;
     const bool invalidate = (lost || reopened != 0) && options_.validate_after_failure;
     std::size_t idle_closed = 0;
-    if (invalidate) out.reserve(options_.max_size + 1);
+    const bool room = reserve_victims(out);
     {
         std::lock_guard lock(mutex_);
         --in_use_;
@@ -400,8 +410,10 @@ void pool_state::give_back_slow(pooled_connection* c, bool discard, bool lost, t
         const bool current = c->generation == generation_;
         if (invalidate) {
             ++generation_;
-            idle_closed = idle_count_;
-            take_idle_locked(out);
+            if (room) {
+                idle_closed = idle_count_;
+                take_idle_locked(out);
+            }
         }
         if (reopened != 0 && !lost && current) c->generation = generation_;
         if (discard || lost || shut_ || c->generation != generation_ || now >= c->expires_at) {
@@ -437,10 +449,11 @@ void pool_state::fill() {
 
 void pool_state::close_idle(bool invalidate) noexcept {
     victims out;
+    const bool room = reserve_victims(out);
     {
         std::lock_guard lock(mutex_);
-        if (invalidate) ++generation_;
-        take_idle_locked(out);
+        if (invalidate) ++generation_;  // without room, the stale ones close when next found idle
+        if (room) take_idle_locked(out);
     }
     const std::size_t closed = out.size();
     close_all(out);
@@ -449,10 +462,11 @@ void pool_state::close_idle(bool invalidate) noexcept {
 
 void pool_state::shut_down() noexcept {
     victims out;
+    const bool room = reserve_victims(out);
     {
         std::lock_guard lock(mutex_);
         shut_ = true;
-        take_idle_locked(out);
+        if (room) take_idle_locked(out);  // else ~pool_state closes them
     }
     close_all(out);
 }
@@ -493,27 +507,32 @@ void pool_state::throw_timeout(std::optional<std::chrono::steady_clock::time_poi
 bool pool_state::validate(std::unique_lock<pool_mutex>& lock, pooled_connection* c) noexcept {
     lock.unlock();
     std::optional<error> failure;
+    bool lost = false;
     try {
         c->conn.ping();
         lock.lock();
         return true;
     } catch (const error& e) {
-        failure = e;
+        lost = !e.connection_usable();
+        try {
+            failure = e;  // for the events below
+        } catch (...) {  // no memory: the events go without a cause
+        }
     } catch (...) {  // ping() throws only switchboard::error; anything else: do not trust it either
     }
     // Whatever went wrong, this connection cannot be vouched for: close it. Only a lost one
     // says the server dropped its siblings too (a restart): then invalidate.
     delete c;
-    const bool invalidate = options_.validate_after_failure && failure && !failure->connection_usable();
+    const bool invalidate = options_.validate_after_failure && lost;
     victims out;
-    if (invalidate) out.reserve(options_.max_size);
+    const bool room = !invalidate || reserve_victims(out);
     lock.lock();
     --in_use_;  // the slot stays reserved (open_) for the caller
     ++closed_;
     ++validations_failed_;
     if (invalidate) {
         ++generation_;
-        take_idle_locked(out);
+        if (room) take_idle_locked(out);  // else they close when next found idle (older generation)
     }
     lock.unlock();
     const std::size_t closed = out.size();
@@ -523,7 +542,7 @@ bool pool_state::validate(std::unique_lock<pool_mutex>& lock, pooled_connection*
         ev.cause = failure ? &*failure : nullptr;
         db_.notify(ev);
     }
-    if (invalidate) invalidated(closed, &*failure);
+    if (invalidate) invalidated(closed, failure ? &*failure : nullptr);
     lock.lock();
     return false;
 }

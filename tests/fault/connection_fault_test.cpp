@@ -69,7 +69,10 @@ TEST_CASE("F3 reset right after accept: connect_failed, transient, one attempt u
     CHECK_FALSE(e.connection_usable());
     CHECK(p.proxy.accepted() == 1);  // fail_fast: one attempt, and the client library did not retry on its own
     CHECK(since(started) < 2s);      // a reset is immediate: well under the proxied URL's connect_timeout
-    if (!is_postgresql()) CHECK(e.native_code() == 2002);  // CR_CONNECTION_ERROR: Connector/C uses it for TCP too
+    // Connector/C: 2002 (CR_CONNECTION_ERROR, also for TCP) when the reset arrives while it
+    // connects; 2013 ("Lost connection ... at 'handshake: reading initial communication
+    // packet'") when it arrives while the greeting is awaited, as seen under ASan's timing.
+    if (!is_postgresql()) CHECK((e.native_code() == 2002 || e.native_code() == 2013));
 }
 
 TEST_CASE("F4 an idle connection cut by the network: the next begin() reconnects unnoticed", "[fault]") {

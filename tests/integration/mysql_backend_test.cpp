@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The MySQL/MariaDB backend against the real server: streaming with nested statements, types, kills, locks.
+#include "support/caught.hpp"
 #include "support/server_urls.hpp"
 
 #include <catch2/catch.hpp>
@@ -229,6 +230,34 @@ TEST_CASE("stored procedure results drain", "[mysql]") {
     }
     CHECK(c.query_value<std::int64_t>("SELECT ?", 3) == 3);
     c.execute("DROP PROCEDURE " + p);
+}
+
+TEST_CASE("an error in a later statement of a procedure is its CALL's error, not lost", "[mysql]") {
+    connection c = db().connect();
+    const std::string t = uniq("callerr");
+    const std::string p = uniq("procerr");
+    c.execute("CREATE TABLE " + t + " (id INT PRIMARY KEY)");
+    c.execute("INSERT INTO " + t + " VALUES (1)");
+    c.execute("CREATE PROCEDURE " + p + "() BEGIN SELECT 1 AS a; INSERT INTO " + t + " VALUES (1); END");
+    SECTION("execute()") {
+        auto tx = c.begin();
+        error e = switchboard::testing::caught([&] { c.execute("CALL " + p + "()"); });
+        CHECK(e.kind() == errc::integrity);  // 1062 duplicate key, in the procedure's second statement
+        tx.rollback();
+    }
+    SECTION("query(), the first result read to its end") {
+        auto tx = c.begin();
+        error e = switchboard::testing::caught([&] {
+            result r = c.query("CALL " + p + "()");
+            while (r.next()) {
+            }
+        });
+        CHECK(e.kind() == errc::integrity);
+        tx.rollback();
+    }
+    CHECK(c.query_value<std::int64_t>("SELECT ?", 3) == 3);  // the connection goes on
+    c.execute("DROP PROCEDURE " + p);
+    c.execute("DROP TABLE " + t);
 }
 
 TEST_CASE("connect failures are classified and never show the password", "[mysql]") {

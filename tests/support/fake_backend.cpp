@@ -18,6 +18,7 @@ namespace {
     e.connection_bad = code == fake_disconnect;
     e.message = "fake failure " + std::to_string(code);
     e.transaction_ended = std::exchange(script().end_transaction_on_failure, false);
+    e.not_sent = std::exchange(script().not_sent_on_failure, false);
     throw spi::native_failure(std::move(e));
 }
 

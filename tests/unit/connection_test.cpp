@@ -146,7 +146,9 @@ TEST_CASE("a write lost outside a transaction is commit_outcome_unknown; a lost 
     auto db = fake_database();
     connection c = db.connect();
     for (const char* write : {"UPDATE x SET v = 1", "  insert into x values (1)", "WITH d AS (DELETE FROM x) SELECT 1",
-                              "EXPLAIN ANALYZE UPDATE x SET v = 1", "CALL p()"}) {
+                              "EXPLAIN ANALYZE UPDATE x SET v = 1", "CALL p()", "SELECT * INTO copy FROM x",
+                              "select a into outfile '/tmp/x' from x", "DESC ANALYZE UPDATE x SET v = 1",
+                              "EXPLAIN (ANALYZE) DELETE FROM x"}) {
         script().fail_execute = testing::fake_disconnect;
         error e = caught([&] { c.execute(write); });
         INFO(write);
@@ -155,16 +157,35 @@ TEST_CASE("a write lost outside a transaction is commit_outcome_unknown; a lost 
         CHECK(c.state() == connection_state::closed);
         c.begin().commit();  // reconnects
     }
-    for (const char* read : {"SELECT 1", "/* why */ select 1", "SHOW TABLES", "EXPLAIN SELECT 1", "VALUES (1)"}) {
+    for (const char* read : {"SELECT 1", "/* why */ select 1", "SHOW TABLES", "EXPLAIN SELECT 1", "VALUES (1)",
+                             "SELECT 'into' AS \"into\" -- into\nFROM x", "DESC x", "SELECT intox FROM x"}) {
         script().fail_execute = testing::fake_disconnect;
         INFO(read);
         CHECK(caught([&] { c.execute(read); }).kind() == errc::disconnected);
         c.begin().commit();
     }
-    // Inside a transaction nothing committed by itself: disconnected, and COMMIT decides.
-    auto tx = c.begin();
-    script().fail_execute = testing::fake_disconnect;
-    CHECK(caught([&] { c.execute("UPDATE x SET v = 1"); }).kind() == errc::disconnected);
+    SECTION("a write that never reached the server") {
+        script().fail_execute = testing::fake_disconnect;
+        script().not_sent_on_failure = true;
+        CHECK(caught([&] { c.execute("UPDATE x SET v = 1"); }).kind() == errc::disconnected);
+    }
+    SECTION("a read, while the result of a write is still open") {
+        script().columns["INSERT INTO x VALUES (1) RETURNING id"] = {"id"};
+        script().rows["INSERT INTO x VALUES (1) RETURNING id"] = {{std::int64_t{1}}, {std::int64_t{2}}};
+        result open = c.query("INSERT INTO x VALUES (1) RETURNING id");
+        REQUIRE(open.next());
+        script().fail_execute = testing::fake_disconnect;
+        CHECK(caught([&] { c.execute("SELECT 1"); }).kind() == errc::commit_outcome_unknown);
+    }
+    SECTION("a probe of the connection (ping, server identity)") {
+        script().fail_ping = testing::fake_disconnect;
+        CHECK(caught([&] { c.ping(); }).kind() == errc::disconnected);
+    }
+    SECTION("inside a transaction nothing committed by itself: disconnected, and COMMIT decides") {
+        auto tx = c.begin();
+        script().fail_execute = testing::fake_disconnect;
+        CHECK(caught([&] { c.execute("UPDATE x SET v = 1"); }).kind() == errc::disconnected);
+    }
 }
 
 TEST_CASE("a transient statement error keeps the connection and the transaction", "[connection]") {

@@ -253,6 +253,8 @@ spi::native_error mysql_connection::native_error_of(spi::operation op, unsigned 
                                                     const char* message) {
     spi::native_error e;
     e.op = op;
+    // Lost before this call: Connector/C refuses on the dead handle (2006) without sending.
+    e.not_sent = lost_ && op != spi::operation::fetch;
     e.code = code;
     if (sqlstate != nullptr && std::string_view(sqlstate) != "00000") e.sqlstate = sqlstate;
     e.message = message != nullptr ? message : "";
@@ -275,14 +277,15 @@ void mysql_connection::fail(spi::operation op) {
 }
 
 void mysql_connection::defer_current_error() noexcept {
-    if (!in_tx_) {
-        // Outside a transaction there is nothing for it to end: the rows were discarded, and
-        // with them their error. A lost connection still marks this one lost (the next
-        // command then fails on the dead handle by itself).
-        if (is_lost_connection_code(mysql_errno(mysql_))) lost_ = true;
-        return;
-    }
     try {
+        if (!in_tx_) {
+            // Outside a transaction there is nothing for it to end: the rows were discarded,
+            // and with them their error. Classifying it still marks this connection lost when
+            // it is (the next command then fails on the dead handle, never sent).
+            (void)native_error_of(spi::operation::fetch, mysql_errno(mysql_), mysql_sqlstate(mysql_),
+                                  mysql_error(mysql_));
+            return;
+        }
         spi::native_error e = native_error_of(spi::operation::fetch, mysql_errno(mysql_), mysql_sqlstate(mysql_),
                                               mysql_error(mysql_));
         e.message += " (reported in the unread rows of an earlier statement whose result was discarded)";

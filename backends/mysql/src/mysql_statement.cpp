@@ -88,6 +88,19 @@ spi::native_error mysql_statement::error_of(spi::operation op) {
 
 void mysql_statement::fail(spi::operation op) { throw spi::native_failure(error_of(op)); }
 
+void mysql_statement::skip_more_results() {
+    while (mysql_stmt_more_results(stmt_)) {
+        if (mysql_stmt_next_result(stmt_) != 0) {
+            // An error packet ends the procedure's results (it clears SERVER_MORE_RESULTS_EXIST).
+            if (conn_.streaming() == this) conn_.set_streaming(nullptr);
+            if (mysql_stmt_errno(stmt_) != 0 || mysql_errno(conn_.handle()) != 0) fail(spi::operation::fetch);
+            return;
+        }
+        mysql_stmt_free_result(stmt_);
+        meta_stale_ = true;
+    }
+}
+
 void mysql_statement::refuse_double(std::size_t index, double d) {
     // MySQL and MariaDB DOUBLE has no NaN or infinity: the server refuses or mangles them.
     // Refused here, before anything is sent, as the SQLite backend refuses NaN.
@@ -241,8 +254,8 @@ void* mysql_statement::bytes_of(param_slot& s, const char* data, std::size_t siz
 }
 
 void mysql_statement::execute(std::span<const value_view> params) {
-    conn_.make_way(this);
     if (active_) reset();  // core resets after every run; this keeps a missed one harmless
+    conn_.make_way(this);  // after reset(): an error it kept is thrown before this runs
     // Core has checked the count against parameter_count() (spi/backend.hpp).
 
     // Fill the slots; register the array again only when a type or a buffer address changed.
@@ -380,6 +393,11 @@ bool mysql_statement::next_row() {
         return true;
     }
     done_ = true;
+    // The end of the rows of a procedure's first result: the further result sets (only the
+    // first is returned) are read now, so that an error of a later statement of the procedure
+    // is this statement's error, thrown here, not lost or blamed on another call.
+    if (rc == MYSQL_NO_DATA && multi_ && mysql_stmt_more_results(stmt_)) [[unlikely]]
+        skip_more_results();
     // The end of the rows (or an error, after which Connector/C marks the handle ready):
     // the wire is free again, unless more result sets of a stored procedure follow.
     if (conn_.streaming() == this && !(multi_ && mysql_stmt_more_results(stmt_))) conn_.set_streaming(nullptr);
@@ -513,10 +531,11 @@ void mysql_statement::buffer_rest() {
     if (done_) {
         // All rows read; only result sets of a stored procedure may follow.
         conn_.set_streaming(nullptr);
-        while (mysql_stmt_more_results(stmt_)) {
-            if (mysql_stmt_next_result(stmt_) != 0) break;
-            mysql_stmt_free_result(stmt_);
-            meta_stale_ = true;
+        try {
+            skip_more_results();
+        } catch (const spi::native_failure& f) {
+            pending_ = std::make_exception_ptr(f);  // its reader learns it too
+            throw;
         }
         return;
     }
@@ -539,13 +558,15 @@ void mysql_statement::buffer_rest() {
         // only them and leave the next result set's rows on the wire (madb_reset_stmt marks the
         // handle ready before it would flush).
         mysql_stmt_free_result(stmt_);
-        while (mysql_stmt_more_results(stmt_)) {
-            if (mysql_stmt_next_result(stmt_) != 0) break;
-            mysql_stmt_free_result(stmt_);
-        }
         meta_stale_ = true;
         buffered_ = false;
         done_ = true;
+        try {
+            skip_more_results();
+        } catch (const spi::native_failure& f) {
+            pending_ = std::make_exception_ptr(f);
+            throw;
+        }
         error_info info;
         info.kind = errc::usage;
         info.message = "the rest of this CALL result was discarded: another statement ran on the connection while "

@@ -61,6 +61,9 @@ struct native_error {
     /// FULL, IOERR, INTERRUPT, RAISE(ROLLBACK)...): core then refuses further statements of
     /// that transaction until rollback(), so that no later write commits on its own.
     bool transaction_ended = false;
+    /// The statement never reached the server: the connection was already known to be lost
+    /// when it was to be sent. Core then does not count a lost write as possibly committed.
+    bool not_sent = false;
     std::string server;           ///< server product/version where it matters to classify (MySQL vs MariaDB)
 };
 

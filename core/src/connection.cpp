@@ -52,7 +52,8 @@ std::string_view next_word(std::string_view sql, std::size_t& pos, std::string& 
 
 // Whether the word INTO appears outside quotes and comments: SELECT ... INTO creates a table
 // (PostgreSQL) or writes a file (MySQL INTO OUTFILE). Cheap and cautious: an INTO anywhere
-// in a SELECT makes it a write.
+// in a SELECT makes it a write, except MySQL's INTO @variable. Backslash escapes inside
+// quotes are not followed (a rare literal like 'it\'s' may hide a later INTO).
 bool has_into(std::string_view sql) {
     std::size_t i = 0;
     while (i < sql.size()) {
@@ -72,7 +73,12 @@ bool has_into(std::string_view sql) {
             if (i - start == 4) {
                 std::string w(sql.substr(start, 4));
                 for (char& x : w) x = static_cast<char>(std::toupper(static_cast<unsigned char>(x)));
-                if (w == "INTO") return true;
+                if (w == "INTO") {
+                    // MySQL's INTO @variable only sets session variables.
+                    std::size_t next = i;
+                    while (next < sql.size() && std::isspace(static_cast<unsigned char>(sql[next]))) ++next;
+                    if (next >= sql.size() || sql[next] != '@') return true;
+                }
             }
         } else {
             ++i;
@@ -325,7 +331,9 @@ void connection_core::begin(tx_mode mode, const reconnect_policy& policy) {
             ++tx_serial_;
             return;
         } catch (const error& e) {
-            if (e.connection_usable()) throw;
+            // A result of a write still open when the connection died: its outcome is the
+            // caller's to learn, not to be reconnected away.
+            if (e.connection_usable() || e.kind() == errc::commit_outcome_unknown) throw;
         }
         open(policy);
     }
@@ -381,7 +389,9 @@ void connection_core::unlock(std::string_view name) {
     try {
         guarded(what, [&] { conn_->unlock(name); });
     } catch (const error& e) {
-        if (e.connection_usable()) throw;
+        // A lost session released its locks; but a write whose result was open may have
+        // committed, and that the caller must hear.
+        if (e.connection_usable() || e.kind() == errc::commit_outcome_unknown) throw;
     }
 }
 
@@ -399,7 +409,7 @@ server_identity connection_core::identity() {
     return guarded("server identity", [&] { return probing([&] { return conn_->identity(); }); });
 }
 
-bool connection_core::open_result_may_write(std::string_view current) const noexcept {
+bool connection_core::open_result_may_write(std::string_view current) const {
     const auto may_write = [&](const statement_slot& slot) {
         return slot.in_use && slot.owner != nullptr && slot.sql != current && !is_read_statement(slot.sql);
     };
@@ -417,10 +427,14 @@ void connection_core::fail(const spi::native_failure& failure, std::string_view 
     // Outside a transaction every statement commits by itself: a write whose connection is
     // lost once it was sent may have committed, and so may a write whose result was still
     // open (MySQL reads the rest of a streaming result when the next command needs the wire).
-    if (c.kind == errc::disconnected && state_ == connection_state::idle &&
-        (native.op == spi::operation::execute || native.op == spi::operation::fetch) &&
-        ((!native.not_sent && !is_read_statement(sql)) || open_result_may_write(sql)))
-        c = spi::classification::of(errc::commit_outcome_unknown);
+    // The latter holds whatever the call was (a probe, a lock, BEGIN), since any of them may
+    // have made way for the result first.
+    if (c.kind == errc::disconnected && state_ == connection_state::idle && native.op != spi::operation::connect &&
+        native.op != spi::operation::commit) {
+        const bool statement = native.op == spi::operation::execute || native.op == spi::operation::fetch;
+        if ((statement && !native.not_sent && !is_read_statement(sql)) || open_result_may_write(sql))
+            c = spi::classification::of(errc::commit_outcome_unknown);
+    }
     if (native.op == spi::operation::connect) c.connection_usable = false;
 
     error_info info;

@@ -126,7 +126,7 @@ private:
 
     [[noreturn]] void throw_not_open(std::string_view sql) const;
     /// Whether a result other than the statement `current` is open whose statement may write.
-    bool open_result_may_write(std::string_view current) const noexcept;
+    bool open_result_may_write(std::string_view current) const;
     /// Runs a probe of the connection (ping, server identity), not a user statement: its
     /// failures are reported as operation::ping, so a lost connection is never taken for a
     /// write that may have committed.

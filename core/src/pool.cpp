@@ -151,7 +151,16 @@ public:
     const pool_options& options() const noexcept { return options_; }
 
 private:
-    using victims = std::vector<pooled_connection*>;
+    // Connections to close once the lock is released. A return adds at most two (itself, and
+    // one retired in passing) without allocating; a whole idle stack goes to `idle`, whose
+    // room is reserved outside the lock (reserve_idle). Nothing allocates under the lock.
+    struct victims {
+        pooled_connection* few[2] = {};
+        std::size_t few_count = 0;
+        std::vector<pooled_connection*> idle;
+        void add(pooled_connection* c) noexcept { few[few_count++] = c; }  // at most two
+        std::size_t size() const noexcept { return few_count + idle.size(); }
+    };
 
     bool reusable(const pooled_connection& c, ticks now) const noexcept {
         return c.generation == generation_ && now < c.expires_at &&
@@ -171,12 +180,13 @@ private:
         return idle_timeout_ != never && idle_count_ > options_.min_idle && now - idle_[0]->last_used >= idle_timeout_;
     }
     void put_locked(pooled_connection* c, ticks now, victims& out) noexcept;
-    void take_idle_locked(victims& out) noexcept;  // out must have room (reserve_victims)
-    // Makes room in out for every connection the pool may hold, outside the lock, so that
-    // collecting victims under the lock never allocates. False when memory is short.
-    bool reserve_victims(victims& out) const noexcept {
+    void take_idle_locked(victims& out) noexcept;  // out.idle must have room (reserve_idle)
+    // Makes room in out.idle for every connection the pool may hold, outside the lock. False
+    // when memory is short: the caller then leaves the idle ones to close when next found
+    // idle (an older generation is never handed out).
+    bool reserve_idle(victims& out) const noexcept {
         try {
-            out.reserve(options_.max_size + 1);
+            out.idle.reserve(options_.max_size);
             return true;
         } catch (...) {
             return false;
@@ -188,10 +198,13 @@ private:
     // its connection is really gone, so the bound holds for live connections, not just for
     // the books (a freed slot may be handed to a waiter, who opens a new one at once).
     void close_all(victims& v) noexcept {
-        if (v.empty()) return;
-        for (pooled_connection* c : v) delete c;  // ~connection closes, rolling back if needed
+        const std::size_t n = v.size();
+        if (n == 0) return;
+        // ~connection closes, rolling back if needed
+        for (std::size_t i = 0; i < v.few_count; ++i) delete v.few[i];
+        for (pooled_connection* c : v.idle) delete c;
         std::lock_guard lock(mutex_);
-        for (std::size_t i = 0; i < v.size(); ++i) free_slot_locked();
+        for (std::size_t i = 0; i < n; ++i) free_slot_locked();
     }
 
     const database db_;
@@ -350,7 +363,7 @@ void pool_state::put_locked(pooled_connection* c, ticks now, victims& out) noexc
     // Retire in passing the connection idle longest (the bottom of the stack), so that a pool
     // busy on a few connections does not keep the rest open forever.
     if (idle_expired_locked(now)) {
-        out.push_back(idle_[0]);
+        out.add(idle_[0]);
         std::copy(&idle_[1], &idle_[idle_count_], &idle_[0]);
         --idle_count_;
         ++closed_;  // its slot is freed by close_all, once it is closed
@@ -399,7 +412,7 @@ void pool_state::give_back_slow(pooled_connection* c, bool discard, bool lost, t
     c->session = session;
     const bool invalidate = (lost || reopened != 0) && options_.validate_after_failure;
     std::size_t idle_closed = 0;
-    const bool room = reserve_victims(out);
+    const bool room = invalidate && reserve_idle(out);
     {
         std::lock_guard lock(mutex_);
         --in_use_;
@@ -418,7 +431,7 @@ void pool_state::give_back_slow(pooled_connection* c, bool discard, bool lost, t
         if (reopened != 0 && !lost && current) c->generation = generation_;
         if (discard || lost || shut_ || c->generation != generation_ || now >= c->expires_at) {
             ++closed_;
-            out.push_back(c);  // close_all frees the slot once it is closed
+            out.add(c);  // close_all frees the slot once it is closed
         } else {
             put_locked(c, now, out);
         }
@@ -428,7 +441,7 @@ void pool_state::give_back_slow(pooled_connection* c, bool discard, bool lost, t
 }
 
 void pool_state::take_idle_locked(victims& out) noexcept {
-    out.insert(out.end(), &idle_[0], &idle_[idle_count_]);
+    out.idle.insert(out.idle.end(), &idle_[0], &idle_[idle_count_]);
     closed_ += idle_count_;  // close_all frees their slots once they are closed
     idle_count_ = 0;
 }
@@ -449,7 +462,7 @@ void pool_state::fill() {
 
 void pool_state::close_idle(bool invalidate) noexcept {
     victims out;
-    const bool room = reserve_victims(out);
+    const bool room = reserve_idle(out);
     {
         std::lock_guard lock(mutex_);
         if (invalidate) ++generation_;  // without room, the stale ones close when next found idle
@@ -462,7 +475,7 @@ void pool_state::close_idle(bool invalidate) noexcept {
 
 void pool_state::shut_down() noexcept {
     victims out;
-    const bool room = reserve_victims(out);
+    const bool room = reserve_idle(out);
     {
         std::lock_guard lock(mutex_);
         shut_ = true;
@@ -525,7 +538,7 @@ bool pool_state::validate(std::unique_lock<pool_mutex>& lock, pooled_connection*
     delete c;
     const bool invalidate = options_.validate_after_failure && lost;
     victims out;
-    const bool room = !invalidate || reserve_victims(out);
+    const bool room = invalidate && reserve_idle(out);
     lock.lock();
     --in_use_;  // the slot stays reserved (open_) for the caller
     ++closed_;

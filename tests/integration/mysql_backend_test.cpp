@@ -7,6 +7,7 @@
 
 #include <switchboard/connection.hpp>
 #include <switchboard/database.hpp>
+#include <switchboard/named_lock.hpp>
 #include <switchboard/result.hpp>
 #include <switchboard/transaction.hpp>
 
@@ -897,4 +898,57 @@ TEST_CASE("a fake server cannot obtain the password by switching the authenticat
     // The real server, whose accounts use mysql_native_password, is unaffected.
     connection c = db().connect();
     CHECK(c.query_value<std::int64_t>("SELECT 1") == 1);
+}
+
+TEST_CASE("an error among the rows of a procedure's later result set is the CALL's error", "[mysql]") {
+    // max_statement_time cuts the procedure short while its second SELECT runs: the error
+    // comes after that result set's column metadata, among its rows.
+    connection c = db().connect();
+    const std::string p = uniq("procslow");
+    c.execute("CREATE PROCEDURE " + p + "() BEGIN SELECT 1 AS a; SELECT SLEEP(3) AS b; END");
+    c.execute("SET SESSION max_statement_time = 0.3");
+    SECTION("execute()") {
+        CHECK(switchboard::testing::caught([&] { c.execute("CALL " + p + "()"); }).kind() == errc::timeout);
+    }
+    SECTION("query(), the first result read to its end, inside a transaction") {
+        auto tx = c.begin();
+        error e = switchboard::testing::caught([&] {
+            result r = c.query("CALL " + p + "()");
+            while (r.next()) {
+            }
+        });
+        CHECK(e.kind() == errc::timeout);
+        tx.rollback();
+    }
+    c.execute("SET SESSION max_statement_time = 0");
+    CHECK(c.query_value<std::int64_t>("SELECT ?", 3) == 3);
+    c.execute("DROP PROCEDURE " + p);
+}
+
+TEST_CASE("a procedure's error met while another command needs the wire goes to its reader", "[mysql]") {
+    connection c = db().connect();
+    const std::string t = uniq("waywt");
+    const std::string p = uniq("procway");
+    c.execute("CREATE TABLE " + t + " (id INT PRIMARY KEY)");
+    c.execute("INSERT INTO " + t + " VALUES (1)");
+    c.execute("CREATE PROCEDURE " + p + "() BEGIN SELECT 1 AS a UNION ALL SELECT 2; INSERT INTO " + t +
+              " VALUES (1); END");
+    const std::string name = uniq("waylock");
+    {
+        named_lock lk = c.lock(name, 0ms);
+        result r = c.query("CALL " + p + "()");
+        REQUIRE(r.next());
+        // Another command needs the wire: the CALL's rest (and its 1062) is read now. The
+        // command runs; the error is the CALL's, for its reader.
+        CHECK(c.query_value<std::int64_t>("SELECT ?", 7) == 7);
+        CHECK(switchboard::testing::caught([&] {
+                  while (r.next()) {
+                  }
+              }).kind() == errc::integrity);
+        lk.unlock();
+    }
+    connection other = db().connect();
+    CHECK(other.lock(name, 0ms).held());  // released, not leaked
+    c.execute("DROP PROCEDURE " + p);
+    c.execute("DROP TABLE " + t);
 }

@@ -177,6 +177,16 @@ TEST_CASE("a write lost outside a transaction is commit_outcome_unknown; a lost 
         script().fail_execute = testing::fake_disconnect;
         CHECK(caught([&] { c.execute("SELECT 1"); }).kind() == errc::commit_outcome_unknown);
     }
+    SECTION("begin(), while the result of a write is still open: reported, not reconnected away") {
+        script().columns["INSERT INTO x VALUES (1) RETURNING id"] = {"id"};
+        script().rows["INSERT INTO x VALUES (1) RETURNING id"] = {{std::int64_t{1}}, {std::int64_t{2}}};
+        result open = c.query("INSERT INTO x VALUES (1) RETURNING id");
+        REQUIRE(open.next());
+        const int connects = script().connects;
+        script().fail_begin = testing::fake_disconnect;
+        CHECK(caught([&] { (void)c.begin(); }).kind() == errc::commit_outcome_unknown);
+        CHECK(script().connects == connects);
+    }
     SECTION("a probe of the connection (ping, server identity)") {
         script().fail_ping = testing::fake_disconnect;
         CHECK(caught([&] { c.ping(); }).kind() == errc::disconnected);

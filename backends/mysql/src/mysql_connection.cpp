@@ -278,19 +278,21 @@ void mysql_connection::fail(spi::operation op) {
 
 void mysql_connection::defer_current_error() noexcept {
     try {
-        if (!in_tx_) {
-            // Outside a transaction there is nothing for it to end: the rows were discarded,
-            // and with them their error. Classifying it still marks this connection lost when
-            // it is (the next command then fails on the dead handle, never sent).
-            (void)native_error_of(spi::operation::fetch, mysql_errno(mysql_), mysql_sqlstate(mysql_),
-                                  mysql_error(mysql_));
-            return;
-        }
-        spi::native_error e = native_error_of(spi::operation::fetch, mysql_errno(mysql_), mysql_sqlstate(mysql_),
-                                              mysql_error(mysql_));
-        e.message += " (reported in the unread rows of an earlier statement whose result was discarded)";
-        deferred_ = std::move(e);
+        // Classifying it marks this connection lost when it is, inside a transaction or not
+        // (the next command then fails on the dead handle, never sent).
+        defer(native_error_of(spi::operation::fetch, mysql_errno(mysql_), mysql_sqlstate(mysql_), mysql_error(mysql_)));
     } catch (...) {  // no memory for the message: the next command finds the handle's state itself
+    }
+}
+
+void mysql_connection::defer(spi::native_error e) noexcept {
+    // Outside a transaction there is nothing for it to end: the rows were discarded, and with
+    // them their error.
+    if (!in_tx_) return;
+    try {
+        e.message += " (in the rest of an earlier statement's result, read when this command needed the connection)";
+        deferred_ = std::move(e);
+    } catch (...) {
     }
 }
 
@@ -430,6 +432,8 @@ void mysql_connection::rollback() {
     // reach core, so that it closes the connection instead of reusing it.
     if (deferred_ && lost_) throw_deferred();
     deferred_.reset();
+    // (Making way for ROLLBACK may find an error in a result still streaming: with in_tx_
+    // off it is not kept, and only a lost connection is thrown.)
     // A lost connection has lost its transaction with it: the server rolls back.
     if (lost_) return;
     query("ROLLBACK", spi::operation::rollback);
@@ -507,14 +511,11 @@ void mysql_connection::unlock(std::string_view name) {
     const std::array<value_view, 1> params{value_view(std::string_view(key))};
     // An error kept from discarded rows is for the user's next command; releasing the lock
     // must not consume it (nor fail because of it, leaving the lock held).
-    std::optional<spi::native_error> kept = std::exchange(deferred_, std::nullopt);
-    struct restore {
-        std::optional<spi::native_error>& slot;
-        std::optional<spi::native_error>& kept;
-        ~restore() {
-            if (kept && !slot) slot = std::move(kept);
-        }
-    } put_back{deferred_, kept};
+    keep_deferred_ = true;
+    struct reset_flag {
+        bool& flag;
+        ~reset_flag() { flag = false; }
+    } done{keep_deferred_};
     const std::optional<std::int64_t> released = lock_call(release_lock_, "SELECT RELEASE_LOCK(?)", params);
     // 1: released; 0: held by another session; NULL: nobody holds it.
     if (released != 1)

@@ -86,9 +86,13 @@ public:
     /// buffering whichever other statement is streaming, then closes retired statements.
     /// Throws native_failure (operation::fetch) if reading the rest of that result fails.
     void make_way(const mysql_statement* next) {
-        if (deferred_) [[unlikely]]
+        if (deferred_ && !keep_deferred_) [[unlikely]]
             throw_deferred();
-        if (streaming_ != nullptr && streaming_ != next) buffer_streaming();
+        if (streaming_ != nullptr && streaming_ != next) {
+            buffer_streaming();  // may keep that result's own error (defer)
+            if (deferred_ && !keep_deferred_) [[unlikely]]
+                throw_deferred();
+        }
         if (!retired_.empty()) [[unlikely]]
             close_retired();
     }
@@ -118,6 +122,10 @@ public:
     /// Outside a transaction it is dropped with the rows (a lost connection still marks this
     /// one lost).
     void defer_current_error() noexcept;
+    /// The same for an error already read: kept inside a transaction, dropped outside one.
+    void defer(spi::native_error e) noexcept;
+    /// Whether the connection is known to be lost (rollback() then makes no round trip).
+    bool lost() const noexcept { return lost_; }
 
 private:
     void configure();
@@ -140,6 +148,7 @@ private:
     st_mysql* mysql_ = nullptr;
     mysql_statement* streaming_ = nullptr;  // the statement whose unbuffered result holds the wire
     std::optional<spi::native_error> deferred_;  // see defer_current_error()
+    bool keep_deferred_ = false;  // rollback() and unlock() run without throwing deferred_
     // MYSQL_STMTs of destroyed statements, not closed yet because a result held the wire. With
     // retired_wire_, the first one's own unread result holds the wire (close it first).
     std::vector<st_mysql_stmt*> retired_;

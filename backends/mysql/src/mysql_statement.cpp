@@ -88,17 +88,34 @@ spi::native_error mysql_statement::error_of(spi::operation op) {
 
 void mysql_statement::fail(spi::operation op) { throw spi::native_failure(error_of(op)); }
 
-void mysql_statement::skip_more_results() {
-    while (mysql_stmt_more_results(stmt_)) {
+bool mysql_statement::skip_more_results() noexcept {
+    // An error packet ends the procedure's results (it clears SERVER_MORE_RESULTS_EXIST). It
+    // comes either instead of a result set's metadata (next_result fails) or among its rows,
+    // after the metadata (free_result reads it into the handle and stops).
+    MYSQL* m = conn_.handle();
+    bool ok = true;
+    while (ok && mysql_stmt_more_results(stmt_)) {
         if (mysql_stmt_next_result(stmt_) != 0) {
-            // An error packet ends the procedure's results (it clears SERVER_MORE_RESULTS_EXIST).
-            if (conn_.streaming() == this) conn_.set_streaming(nullptr);
-            if (mysql_stmt_errno(stmt_) != 0 || mysql_errno(conn_.handle()) != 0) fail(spi::operation::fetch);
-            return;
+            ok = mysql_stmt_errno(stmt_) == 0 && mysql_errno(m) == 0;
+            break;
         }
         mysql_stmt_free_result(stmt_);
         meta_stale_ = true;
+        ok = mysql_errno(m) == 0;
     }
+    if (conn_.streaming() == this) conn_.set_streaming(nullptr);
+    return ok;
+}
+
+void mysql_statement::keep_failure(spi::native_error e) {
+    // Found while making way for another command: the error is this statement's, so its
+    // reader gets it. The other command runs, unless the connection is gone, or the error
+    // ended the transaction (a deadlock in a procedure): then it is reported instead, so that
+    // nothing runs outside the transaction the caller believes in.
+    pending_ = std::make_exception_ptr(spi::native_failure(e));
+    done_ = true;
+    if (e.connection_bad || conn_.lost()) throw spi::native_failure(std::move(e));
+    if (e.transaction_ended) conn_.defer(std::move(e));
 }
 
 void mysql_statement::refuse_double(std::size_t index, double d) {
@@ -397,7 +414,7 @@ bool mysql_statement::next_row() {
     // first is returned) are read now, so that an error of a later statement of the procedure
     // is this statement's error, thrown here, not lost or blamed on another call.
     if (rc == MYSQL_NO_DATA && multi_ && mysql_stmt_more_results(stmt_)) [[unlikely]]
-        skip_more_results();
+        if (!skip_more_results()) fail(spi::operation::fetch);
     // The end of the rows (or an error, after which Connector/C marks the handle ready):
     // the wire is free again, unless more result sets of a stored procedure follow.
     if (conn_.streaming() == this && !(multi_ && mysql_stmt_more_results(stmt_))) conn_.set_streaming(nullptr);
@@ -495,18 +512,10 @@ void mysql_statement::reset() noexcept {
         // mysql_stmt_free_result and mysql_stmt_next_result read it off the wire into the
         // handle (madb_reset_stmt clears the handle's error first) and go on.
         const bool holds_wire = conn.streaming() == this;
-        bool failed = false;
         mysql_stmt_free_result(stmt_);
-        failed = holds_wire && mysql_errno(conn.handle()) != 0;
+        bool failed = holds_wire && mysql_errno(conn.handle()) != 0;
         // Stored procedures: further result sets and the final status follow.
-        while (!failed && multi_ && mysql_stmt_more_results(stmt_)) {
-            if (mysql_stmt_next_result(stmt_) != 0) {
-                failed = mysql_errno(conn.handle()) != 0;
-                break;
-            }
-            mysql_stmt_free_result(stmt_);
-            meta_stale_ = true;
-        }
+        if (!failed && multi_) failed = !skip_more_results();
         if (holds_wire) conn.set_streaming(nullptr);
         // Inside a transaction the error may say the server rolled it back: keep it for the
         // next command, or that news is lost and later writes would commit on their own.
@@ -531,12 +540,7 @@ void mysql_statement::buffer_rest() {
     if (done_) {
         // All rows read; only result sets of a stored procedure may follow.
         conn_.set_streaming(nullptr);
-        try {
-            skip_more_results();
-        } catch (const spi::native_failure& f) {
-            pending_ = std::make_exception_ptr(f);  // its reader learns it too
-            throw;
-        }
+        if (!skip_more_results()) keep_failure(error_of(spi::operation::fetch));
         return;
     }
     // Valid after some rows were fetched unbuffered: it reads the remaining rows into the
@@ -545,9 +549,8 @@ void mysql_statement::buffer_rest() {
     // already copied into this statement's buffers, so it stays readable.
     conn_.set_streaming(nullptr);
     if (mysql_stmt_store_result(stmt_) != 0) {
-        spi::native_error e = error_of(spi::operation::fetch);
-        pending_ = std::make_exception_ptr(spi::native_failure(e));
-        throw spi::native_failure(std::move(e));
+        keep_failure(error_of(spi::operation::fetch));
+        return;
     }
     buffered_ = true;
     if (mysql_stmt_more_results(stmt_)) [[unlikely]] {
@@ -561,11 +564,9 @@ void mysql_statement::buffer_rest() {
         meta_stale_ = true;
         buffered_ = false;
         done_ = true;
-        try {
-            skip_more_results();
-        } catch (const spi::native_failure& f) {
-            pending_ = std::make_exception_ptr(f);
-            throw;
+        if (!skip_more_results()) {
+            keep_failure(error_of(spi::operation::fetch));
+            return;
         }
         error_info info;
         info.kind = errc::usage;

@@ -115,10 +115,13 @@ private:
     // The statement's error, or the handle's where Connector/C left it there (fetch).
     spi::native_error error_of(spi::operation op);
     [[noreturn]] void fail(spi::operation op);
-    // Reads and frees the further result sets of a procedure (CALL). An error among them (a
-    // later statement of the procedure failed: deadlock, duplicate key, lost connection) is
-    // thrown as native_failure (operation::fetch).
-    void skip_more_results();
+    // Reads and frees the further result sets of a procedure (CALL). False when an error
+    // ended them (a later statement of the procedure failed: deadlock, duplicate key, lost
+    // connection); read it with error_of. Frees the wire either way.
+    bool skip_more_results() noexcept;
+    // An error of this statement found while buffering it for another command (buffer_rest):
+    // see the definition.
+    void keep_failure(spi::native_error e);
     // The buffer to bind for a text or blob parameter: a copy in s.bytes up to
     // max_copied_param bytes, else `data` itself. Sets s.length.
     void* bytes_of(param_slot& s, const char* data, std::size_t size);

@@ -426,13 +426,13 @@ void connection_core::fail(const spi::native_failure& failure, std::string_view 
     if (native.op == spi::operation::commit && c.kind == errc::disconnected) c = spi::classification::of(errc::commit_outcome_unknown);
     // Outside a transaction every statement commits by itself: a write whose connection is
     // lost once it was sent may have committed, and so may a write whose result was still
-    // open (MySQL reads the rest of a streaming result when the next command needs the wire).
-    // The latter holds whatever the call was (a probe, a lock, BEGIN), since any of them may
-    // have made way for the result first.
+    // open and the connection was lost while reading its rest (MySQL reads it when the next
+    // command needs the wire, whatever that command is: a probe, a lock, BEGIN).
     if (c.kind == errc::disconnected && state_ == connection_state::idle && native.op != spi::operation::connect &&
         native.op != spi::operation::commit) {
         const bool statement = native.op == spi::operation::execute || native.op == spi::operation::fetch;
-        if ((statement && !native.not_sent && !is_read_statement(sql)) || open_result_may_write(sql))
+        if ((statement && !native.not_sent && !is_read_statement(sql)) ||
+            (native.in_other_result && open_result_may_write(sql)))
             c = spi::classification::of(errc::commit_outcome_unknown);
     }
     if (native.op == spi::operation::connect) c.connection_usable = false;

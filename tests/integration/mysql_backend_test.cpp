@@ -952,3 +952,44 @@ TEST_CASE("a procedure's error met while another command needs the wire goes to 
     c.execute("DROP PROCEDURE " + p);
     c.execute("DROP TABLE " + t);
 }
+
+TEST_CASE("a result whose rest failed while making way can run again", "[mysql]") {
+    // The rest of a streamed result is read when another command needs the wire; here it
+    // fails (1242 at row 90,000). The error goes to the result's reader; the statement must
+    // then run again normally, not wait for rows that never come (read_timeout bounds a hang).
+    const database bounded(test_url() + "?read_timeout=10");
+    connection c = bounded.connect();
+    const std::string q = "SELECT seq, IF(seq = 90000, (SELECT 1 UNION SELECT 2), seq) FROM seq_1_to_100000";
+    {
+        result a = c.query(q);
+        REQUIRE(a.next());
+        CHECK(c.query_value<std::int64_t>("SELECT ?", 1) == 1);  // makes way: reads a's rest, meets 1242
+        error e = switchboard::testing::caught([&] {
+            while (a.next()) {
+            }
+        });
+        CHECK(e.native_code() == 1242);
+    }
+    CHECK(switchboard::testing::caught([&] { c.execute(q); }).native_code() == 1242);  // runs, and fails as it should
+    CHECK(c.query_value<std::int64_t>("SELECT ?", 2) == 2);
+}
+
+TEST_CASE("inside a transaction, COMMIT never goes through over an open procedure result's error", "[mysql]") {
+    connection c = db().connect();
+    const std::string t = uniq("sigt");
+    const std::string p = uniq("procsig");
+    c.execute("CREATE TABLE " + t + " (id INT PRIMARY KEY)");
+    c.execute("CREATE PROCEDURE " + p + "() BEGIN SELECT 1 AS a UNION ALL SELECT 2; INSERT INTO " + t +
+              " VALUES (1); SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'half done'; END");
+    {
+        auto tx = c.begin();
+        result r = c.query("CALL " + p + "()");
+        REQUIRE(r.next());
+        error e = switchboard::testing::caught([&] { tx.commit(); });  // makes way: meets the SIGNAL
+        CHECK(e.native_code() == 1644);
+        tx.rollback();
+    }
+    CHECK(c.query_value<std::int64_t>("SELECT COUNT(*) FROM " + t) == 0);  // the half-done work is not committed
+    c.execute("DROP PROCEDURE " + p);
+    c.execute("DROP TABLE " + t);
+}

@@ -19,6 +19,7 @@ namespace {
     e.message = "fake failure " + std::to_string(code);
     e.transaction_ended = std::exchange(script().end_transaction_on_failure, false);
     e.not_sent = std::exchange(script().not_sent_on_failure, false);
+    e.in_other_result = std::exchange(script().in_other_result_on_failure, false);
     throw spi::native_failure(std::move(e));
 }
 

@@ -39,6 +39,8 @@ struct fake_script {
     bool end_transaction_on_failure = false;
     // The next scripted failure also says the statement never reached the server.
     bool not_sent_on_failure = false;
+    // The next scripted failure also says it came while reading another open result.
+    bool in_other_result_on_failure = false;
     // Named locks held, by name: lock() increments, unlock() decrements.
     std::map<std::string, int, std::less<>> locks;
     // The next N connects fail with this code (fake_refused unless set otherwise).

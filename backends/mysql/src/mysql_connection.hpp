@@ -126,6 +126,7 @@ public:
     void defer(spi::native_error e) noexcept;
     /// Whether the connection is known to be lost (rollback() then makes no round trip).
     bool lost() const noexcept { return lost_; }
+    void mark_lost() noexcept { lost_ = true; }
 
 private:
     void configure();
@@ -148,7 +149,7 @@ private:
     st_mysql* mysql_ = nullptr;
     mysql_statement* streaming_ = nullptr;  // the statement whose unbuffered result holds the wire
     std::optional<spi::native_error> deferred_;  // see defer_current_error()
-    bool keep_deferred_ = false;  // rollback() and unlock() run without throwing deferred_
+    bool keep_deferred_ = false;  // set while unlock() runs: it never throws deferred_
     // MYSQL_STMTs of destroyed statements, not closed yet because a result held the wire. With
     // retired_wire_, the first one's own unread result holds the wire (close it first).
     std::vector<st_mysql_stmt*> retired_;

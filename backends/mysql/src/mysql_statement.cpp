@@ -99,9 +99,11 @@ bool mysql_statement::skip_more_results() noexcept {
             ok = mysql_stmt_errno(stmt_) == 0 && mysql_errno(m) == 0;
             break;
         }
+        // Rows (of a later SELECT) may end in an error; the final status of the CALL has none.
+        const bool rows = mysql_stmt_field_count(stmt_) != 0;
         mysql_stmt_free_result(stmt_);
         meta_stale_ = true;
-        ok = mysql_errno(m) == 0;
+        if (rows) ok = mysql_errno(m) == 0;
     }
     if (conn_.streaming() == this) conn_.set_streaming(nullptr);
     return ok;
@@ -109,13 +111,24 @@ bool mysql_statement::skip_more_results() noexcept {
 
 void mysql_statement::keep_failure(spi::native_error e) {
     // Found while making way for another command: the error is this statement's, so its
-    // reader gets it. The other command runs, unless the connection is gone, or the error
-    // ended the transaction (a deadlock in a procedure): then it is reported instead, so that
-    // nothing runs outside the transaction the caller believes in.
+    // reader gets it. Outside a transaction the other command runs; inside one it reports the
+    // error instead of running (the procedure's work may be half done, or the transaction
+    // over), so that a COMMIT never goes through over it. A lost connection fails it.
     pending_ = std::make_exception_ptr(spi::native_failure(e));
     done_ = true;
-    if (e.connection_bad || conn_.lost()) throw spi::native_failure(std::move(e));
-    if (e.transaction_ended) conn_.defer(std::move(e));
+    // A client-side failure (CR_*, e.g. out of memory while storing rows) may leave rows on
+    // the wire: nothing else can safely run on it.
+    if (e.code >= 2000 && e.code < 3000) e.connection_bad = true;
+    if (e.connection_bad || conn_.lost()) {
+        conn_.mark_lost();
+        e.not_sent = true;         // the command that needed the wire never went out
+        e.in_other_result = true;  // core judges by the open results what may have committed
+        throw spi::native_failure(std::move(e));
+    }
+    // mysql_stmt_store_result failing leaves the statement expecting unbuffered rows that
+    // will never come: the next execute would wait for them. Reset it on the server.
+    (void)mysql_stmt_reset(stmt_);
+    conn_.defer(std::move(e));  // inside a transaction the command that made way reports it
 }
 
 void mysql_statement::refuse_double(std::size_t index, double d) {

@@ -64,6 +64,10 @@ struct native_error {
     /// The statement never reached the server: the connection was already known to be lost
     /// when it was to be sent. Core then does not count a lost write as possibly committed.
     bool not_sent = false;
+    /// The failure came while reading the rest of another statement's open result (MySQL
+    /// reads it when the next command needs the wire). Core then judges by the open results
+    /// whether a write may have committed.
+    bool in_other_result = false;
     std::string server;           ///< server product/version where it matters to classify (MySQL vs MariaDB)
 };
 

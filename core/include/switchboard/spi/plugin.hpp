@@ -23,7 +23,7 @@ class backend;
 }
 
 /// Bumped whenever the descriptor or any spi/ interface changes incompatibly.
-#define SWITCHBOARD_PLUGIN_ABI 2u  // 2: backend_connection::ping(), operation::ping, native_error::not_sent
+#define SWITCHBOARD_PLUGIN_ABI 2u  // 2: backend_connection::ping(), operation::ping, native_error::not_sent and in_other_result
 
 /// The name of the exported alias.
 #define SWITCHBOARD_PLUGIN_SYMBOL "switchboard_plugin_v1"

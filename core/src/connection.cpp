@@ -410,8 +410,11 @@ server_identity connection_core::identity() {
 }
 
 bool connection_core::open_result_may_write(std::string_view current) const {
+    // The statement of this call itself is told apart by identity (its text may equal another
+    // open result's: the same statement, run again while its previous result is open).
     const auto may_write = [&](const statement_slot& slot) {
-        return slot.in_use && slot.owner != nullptr && slot.sql != current && !is_read_statement(slot.sql);
+        return slot.in_use && slot.owner != nullptr && slot.sql.data() != current.data() &&
+               !is_read_statement(slot.sql);
     };
     return std::any_of(cache_.begin(), cache_.end(), [&](const auto& entry) { return may_write(*entry.second); }) ||
            std::any_of(loose_.begin(), loose_.end(), [&](const statement_slot* slot) { return may_write(*slot); });
@@ -512,6 +515,18 @@ void connection_core::note(const error& e) noexcept {
 bool connection_core::lose() noexcept {
     // In a transaction: doomed until rollback(). Outside one: closed; begin() reconnects.
     const bool in_tx = state_ == connection_state::in_transaction || state_ == connection_state::doomed;
+    // Outside a transaction a write whose result is still open committed by itself, or not:
+    // its reader is told commit_outcome_unknown, not a plain loss.
+    if (!in_tx) {
+        const auto mark = [](statement_slot& slot) {
+            if (slot.in_use && slot.owner != nullptr && !is_read_statement(slot.sql)) slot.outcome_unknown = true;
+        };
+        try {
+            for (auto& entry : cache_) mark(*entry.second);
+            for (statement_slot* slot : loose_) mark(*slot);
+        } catch (...) {  // is_read_statement could not allocate: those readers hear "lost"
+        }
+    }
     drop();
     state_ = in_tx ? connection_state::doomed : connection_state::closed;
     lost_ = true;

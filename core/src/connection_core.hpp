@@ -41,6 +41,9 @@ struct statement_slot {
     std::uint64_t last_used = 0;
     bool in_use = false;
     bool cached = false;
+    // The connection was lost outside a transaction while this slot's result (of a statement
+    // that may write) was open: its reader is told commit_outcome_unknown.
+    bool outcome_unknown = false;
 };
 
 /// Everything a connection is. Lives on the heap so that transactions and results can point

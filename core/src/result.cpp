@@ -46,6 +46,19 @@ void result::fail_next() { core_->translate_current(slot_->sql); }
 
 bool result::next_slow() {
     if (slot_ == nullptr) switchboard::throw_usage("this result was moved from or released");
+    if (slot_->outcome_unknown) {
+        error_info info;
+        info.kind = errc::commit_outcome_unknown;
+        info.connection_usable = false;
+        info.message = "the connection was lost while this result was open, outside a transaction: the statement "
+                       "may or may not have committed";
+        info.statement = slot_->sql;
+        if (core_ != nullptr) {
+            info.backend = std::string(core_->db().backend_name());
+            info.database = core_->db().name();
+        }
+        throw_error(std::move(info));
+    }
     if (core_ != nullptr) core_->check_open(slot_->sql);  // throws: the connection was lost or closed
     switchboard::throw_usage("the connection was closed while this result was open", {}, {}, slot_->sql);
 }

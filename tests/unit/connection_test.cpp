@@ -178,6 +178,10 @@ TEST_CASE("a write lost outside a transaction is commit_outcome_unknown; a lost 
         script().in_other_result_on_failure = true;
         script().not_sent_on_failure = true;
         CHECK(caught([&] { c.execute("SELECT 1"); }).kind() == errc::commit_outcome_unknown);
+        // and the open result's own reader hears the same, naming its statement
+        error own = caught([&] { (void)open.next(); });
+        CHECK(own.kind() == errc::commit_outcome_unknown);
+        CHECK(own.statement() == "INSERT INTO x VALUES (1) RETURNING id");
         // begin() does not reconnect that away
         c.begin().commit();  // (the connection was closed: this reconnects, a fresh start)
         result again = c.query("INSERT INTO x VALUES (1) RETURNING id");
@@ -188,6 +192,26 @@ TEST_CASE("a write lost outside a transaction is commit_outcome_unknown; a lost 
         script().not_sent_on_failure = true;
         CHECK(caught([&] { (void)c.begin(); }).kind() == errc::commit_outcome_unknown);
         CHECK(script().connects == connects);
+    }
+    SECTION("the same write run again while its previous result is open, lost while making way") {
+        script().columns["INSERT INTO x VALUES (1) RETURNING id"] = {"id"};
+        script().rows["INSERT INTO x VALUES (1) RETURNING id"] = {{std::int64_t{1}}, {std::int64_t{2}}};
+        result first = c.query("INSERT INTO x VALUES (1) RETURNING id");
+        REQUIRE(first.next());
+        script().fail_execute = testing::fake_disconnect;
+        script().in_other_result_on_failure = true;
+        script().not_sent_on_failure = true;
+        CHECK(caught([&] { (void)c.query("INSERT INTO x VALUES (1) RETURNING id"); }).kind() ==
+              errc::commit_outcome_unknown);
+    }
+    SECTION("a lost read while a write's result is open outside a transaction: the write's reader hears it") {
+        script().columns["INSERT INTO x VALUES (1) RETURNING id"] = {"id"};
+        script().rows["INSERT INTO x VALUES (1) RETURNING id"] = {{std::int64_t{1}}, {std::int64_t{2}}};
+        result open = c.query("INSERT INTO x VALUES (1) RETURNING id");
+        REQUIRE(open.next());
+        script().fail_execute = testing::fake_disconnect;
+        CHECK(caught([&] { c.execute("SELECT 1"); }).kind() == errc::disconnected);  // the read itself
+        CHECK(caught([&] { (void)open.next(); }).kind() == errc::commit_outcome_unknown);
     }
     SECTION("a lost BEGIN with a finished or buffered write result still in scope reconnects as usual") {
         script().columns["INSERT INTO x VALUES (1) RETURNING id"] = {"id"};

@@ -285,13 +285,14 @@ void mysql_connection::defer_current_error() noexcept {
     }
 }
 
-void mysql_connection::defer(spi::native_error e) noexcept {
+void mysql_connection::defer(spi::native_error e, const mysql_statement* owner) noexcept {
     // Outside a transaction there is nothing for it to end: the rows were discarded, and with
     // them their error.
     if (!in_tx_) return;
     try {
         e.message += " (in the rest of an earlier statement's result, read when this command needed the connection)";
         deferred_ = std::move(e);
+        deferred_owner_ = owner;
     } catch (...) {
     }
 }
@@ -299,6 +300,7 @@ void mysql_connection::defer(spi::native_error e) noexcept {
 void mysql_connection::throw_deferred() {
     spi::native_error e = std::move(*deferred_);
     deferred_.reset();
+    deferred_owner_ = nullptr;
     throw spi::native_failure(std::move(e));
 }
 

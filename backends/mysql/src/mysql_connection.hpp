@@ -123,7 +123,17 @@ public:
     /// one lost).
     void defer_current_error() noexcept;
     /// The same for an error already read: kept inside a transaction, dropped outside one.
-    void defer(spi::native_error e) noexcept;
+    /// `owner`: the statement whose result it ended, which may report it to its own reader
+    /// first (drop_deferred_of); nullptr when that result is gone.
+    void defer(spi::native_error e, const mysql_statement* owner = nullptr) noexcept;
+    /// The owner is destroyed: the error stays, with no reader that could report it first.
+    void disown_deferred(const mysql_statement* owner) noexcept {
+        if (deferred_owner_ == owner) deferred_owner_ = nullptr;
+    }
+    /// The owner's reader has been told: the connection no longer reports it.
+    void drop_deferred_of(const mysql_statement* owner) noexcept {
+        if (deferred_ && deferred_owner_ == owner) deferred_.reset();
+    }
     /// Whether the connection is known to be lost (rollback() then makes no round trip).
     bool lost() const noexcept { return lost_; }
     void mark_lost() noexcept { lost_ = true; }
@@ -149,6 +159,7 @@ private:
     st_mysql* mysql_ = nullptr;
     mysql_statement* streaming_ = nullptr;  // the statement whose unbuffered result holds the wire
     std::optional<spi::native_error> deferred_;  // see defer_current_error()
+    const mysql_statement* deferred_owner_ = nullptr;
     bool keep_deferred_ = false;  // set while unlock() runs: it never throws deferred_
     // MYSQL_STMTs of destroyed statements, not closed yet because a result held the wire. With
     // retired_wire_, the first one's own unread result holds the wire (close it first).

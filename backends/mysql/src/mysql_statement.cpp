@@ -2,6 +2,7 @@
 // backend_statement over one MYSQL_STMT: bind, execute, fetch and decode, with no allocation per run once warm.
 #include "mysql_statement.hpp"
 
+#include "mysql_classifier.hpp"
 #include "mysql_connection.hpp"
 
 #include <errmsg.h>
@@ -71,6 +72,7 @@ mysql_statement::~mysql_statement() {
     // connection closes the handle now if the wire is free, else later (retire).
     const bool holds_wire = conn_.streaming() == this;
     if (holds_wire) conn_.set_streaming(nullptr);
+    conn_.disown_deferred(this);
     if (meta_ != nullptr) mysql_free_result(meta_);  // frees the MYSQL_RES only, not the fields
     conn_.retire(stmt_, holds_wire);
 }
@@ -114,21 +116,28 @@ void mysql_statement::keep_failure(spi::native_error e) {
     // reader gets it. Outside a transaction the other command runs; inside one it reports the
     // error instead of running (the procedure's work may be half done, or the transaction
     // over), so that a COMMIT never goes through over it. A lost connection fails it.
-    pending_ = std::make_exception_ptr(spi::native_failure(e));
     done_ = true;
     // A client-side failure (CR_*, e.g. out of memory while storing rows) may leave rows on
     // the wire: nothing else can safely run on it.
     if (e.code >= 2000 && e.code < 3000) e.connection_bad = true;
+    // mysql_stmt_store_result failing leaves the statement expecting unbuffered rows that
+    // will never come: the next execute would wait for them. Reset it on the server.
+    if (!e.connection_bad && !conn_.lost() && mysql_stmt_reset(stmt_) != 0 &&
+        is_lost_connection_code(mysql_stmt_errno(stmt_)))
+        e.connection_bad = true;
     if (e.connection_bad || conn_.lost()) {
+        pending_ = std::make_exception_ptr(spi::native_failure(e));
         conn_.mark_lost();
         e.not_sent = true;         // the command that needed the wire never went out
         e.in_other_result = true;  // core judges by the open results what may have committed
         throw spi::native_failure(std::move(e));
     }
-    // mysql_stmt_store_result failing leaves the statement expecting unbuffered rows that
-    // will never come: the next execute would wait for them. Reset it on the server.
-    (void)mysql_stmt_reset(stmt_);
-    conn_.defer(std::move(e));  // inside a transaction the command that made way reports it
+    // The reader's copy does not say the transaction ended: the connection's copy reports
+    // that (inside a transaction), and the reader may read it after a later begin().
+    spi::native_error for_reader = e;
+    for_reader.transaction_ended = false;
+    pending_ = std::make_exception_ptr(spi::native_failure(std::move(for_reader)));
+    conn_.defer(std::move(e), this);  // inside a transaction the command that made way reports it
 }
 
 void mysql_statement::refuse_double(std::size_t index, double d) {
@@ -402,6 +411,7 @@ void mysql_statement::execute(std::span<const value_view> params) {
 
 bool mysql_statement::next_row() {
     if (pending_) [[unlikely]] {
+        conn_.drop_deferred_of(this);  // its reader hears it now: not a second time elsewhere
         std::exception_ptr e = std::exchange(pending_, nullptr);
         done_ = true;
         std::rethrow_exception(e);

@@ -993,3 +993,31 @@ TEST_CASE("inside a transaction, COMMIT never goes through over an open procedur
     c.execute("DROP PROCEDURE " + p);
     c.execute("DROP TABLE " + t);
 }
+
+TEST_CASE("an error kept for a result's reader is reported once, by the reader", "[mysql]") {
+    // Releasing a named lock makes way for the result's rest but leaves its error (a SIGNAL in
+    // the procedure) for the reader: the reader hears it, and the connection does not report
+    // it again to the next command.
+    connection c = db().connect();
+    const std::string t = uniq("oncet");
+    const std::string p = uniq("proconce");
+    c.execute("CREATE TABLE " + t + " (id INT PRIMARY KEY)");
+    c.execute("CREATE PROCEDURE " + p + "() BEGIN SELECT 1 AS a UNION ALL SELECT 2; "
+              "SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'half done'; END");
+    {
+        auto tx = c.begin();
+        named_lock lk = c.lock(uniq("oncelock"), 0ms);
+        result r = c.query("CALL " + p + "()");
+        REQUIRE(r.next());
+        lk.unlock();  // makes way: reads the rest, meets the SIGNAL, leaves it for the reader
+        CHECK(switchboard::testing::caught([&] {
+                  while (r.next()) {
+                  }
+              }).native_code() == 1644);
+        c.execute("INSERT INTO " + t + " VALUES (1)");  // runs: the error is not reported twice
+        tx.rollback();
+    }
+    CHECK(c.query_value<std::int64_t>("SELECT COUNT(*) FROM " + t) == 0);  // it ran inside the transaction
+    c.execute("DROP PROCEDURE " + p);
+    c.execute("DROP TABLE " + t);
+}

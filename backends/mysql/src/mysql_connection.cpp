@@ -290,7 +290,6 @@ void mysql_connection::defer(spi::native_error e, const mysql_statement* owner) 
     // them their error.
     if (!in_tx_) return;
     try {
-        e.message += " (in the rest of an earlier statement's result, read when this command needed the connection)";
         deferred_ = std::move(e);
         deferred_owner_ = owner;
     } catch (...) {
@@ -301,6 +300,10 @@ void mysql_connection::throw_deferred() {
     spi::native_error e = std::move(*deferred_);
     deferred_.reset();
     deferred_owner_ = nullptr;
+    try {
+        e.message += " (in the rest of an earlier statement's result, read when this command needed the connection)";
+    } catch (...) {
+    }
     throw spi::native_failure(std::move(e));
 }
 

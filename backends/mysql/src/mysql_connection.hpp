@@ -130,9 +130,15 @@ public:
     void disown_deferred(const mysql_statement* owner) noexcept {
         if (deferred_owner_ == owner) deferred_owner_ = nullptr;
     }
-    /// The owner's reader has been told: the connection no longer reports it.
-    void drop_deferred_of(const mysql_statement* owner) noexcept {
-        if (deferred_ && deferred_owner_ == owner) deferred_.reset();
+    /// The owner's reader is about to hear it: hands it over (the connection then no longer
+    /// reports it), with transaction_ended intact, so core learns what it means.
+    std::optional<spi::native_error> take_deferred_of(const mysql_statement* owner) noexcept {
+        std::optional<spi::native_error> out;
+        if (deferred_ && deferred_owner_ == owner) {
+            out.swap(deferred_);
+            deferred_owner_ = nullptr;
+        }
+        return out;
     }
     /// Whether the connection is known to be lost (rollback() then makes no round trip).
     bool lost() const noexcept { return lost_; }

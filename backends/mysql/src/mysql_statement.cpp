@@ -133,7 +133,8 @@ void mysql_statement::keep_failure(spi::native_error e) {
         throw spi::native_failure(std::move(e));
     }
     // The reader's copy does not say the transaction ended: the connection's copy reports
-    // that (inside a transaction), and the reader may read it after a later begin().
+    // that (inside a transaction; the reader takes it over if it reads first), and a reader
+    // reading after a later begin() must not mark that transaction aborted.
     spi::native_error for_reader = e;
     for_reader.transaction_ended = false;
     pending_ = std::make_exception_ptr(spi::native_failure(std::move(for_reader)));
@@ -411,9 +412,11 @@ void mysql_statement::execute(std::span<const value_view> params) {
 
 bool mysql_statement::next_row() {
     if (pending_) [[unlikely]] {
-        conn_.drop_deferred_of(this);  // its reader hears it now: not a second time elsewhere
         std::exception_ptr e = std::exchange(pending_, nullptr);
         done_ = true;
+        // Not yet reported by the connection's next command: the reader hears it instead, once,
+        // as the connection kept it (transaction_ended included).
+        if (std::optional<spi::native_error> own = conn_.take_deferred_of(this)) throw spi::native_failure(std::move(*own));
         std::rethrow_exception(e);
     }
     if (!active_ || done_) return false;

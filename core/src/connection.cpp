@@ -266,7 +266,9 @@ statement_slot& connection_core::acquire(std::string_view sql) {
                     sql);
     auto slot = std::make_unique<statement_slot>();
     slot->sql = std::string(sql);
-    slot->statement = guarded(sql, [&] { return conn_->prepare(sql); });
+    // The slot's own text, so that a failure here is told apart from every open result's
+    // (the caller's view may be an open result's sql()).
+    slot->statement = guarded(slot->sql, [&] { return conn_->prepare(slot->sql); });
     if (!slot->statement) plugin_fault("prepare() returned no statement", sql);
     slot->parameters = slot->statement->parameter_count();
     slot->in_use = true;
@@ -409,13 +411,15 @@ server_identity connection_core::identity() {
     return guarded("server identity", [&] { return probing([&] { return conn_->identity(); }); });
 }
 
+bool connection_core::open_autocommit_write(const statement_slot& slot, std::string_view current) {
+    return slot.in_use && slot.owner != nullptr && slot.statement != nullptr && slot.autocommit &&
+           slot.sql.data() != current.data() && !is_read_statement(slot.sql);
+}
+
 bool connection_core::open_result_may_write(std::string_view current) const {
     // The statement of this call itself is told apart by identity (its text may equal another
     // open result's: the same statement, run again while its previous result is open).
-    const auto may_write = [&](const statement_slot& slot) {
-        return slot.in_use && slot.owner != nullptr && slot.sql.data() != current.data() &&
-               !is_read_statement(slot.sql);
-    };
+    const auto may_write = [&](const statement_slot& slot) { return open_autocommit_write(slot, current); };
     return std::any_of(cache_.begin(), cache_.end(), [&](const auto& entry) { return may_write(*entry.second); }) ||
            std::any_of(loose_.begin(), loose_.end(), [&](const statement_slot* slot) { return may_write(*slot); });
 }
@@ -455,6 +459,14 @@ void connection_core::fail(const spi::native_failure& failure, std::string_view 
         // no later statement commits on its own outside the transaction the caller believes in.
         aborted_ = true;
         info.message += " (the database ended the transaction; call rollback())";
+    }
+    // Lost while reading the rest of an open result outside a transaction (MySQL making way):
+    // a write among those results may or may not have committed, and its reader is told so.
+    if (!c.connection_usable && native.in_other_result && state_ == connection_state::idle) {
+        for (auto& entry : cache_)
+            if (open_autocommit_write(*entry.second, sql)) entry.second->outcome_unknown = true;
+        for (statement_slot* slot : loose_)
+            if (open_autocommit_write(*slot, sql)) slot->outcome_unknown = true;
     }
     if (!c.connection_usable && native.op != spi::operation::connect && db_.observer() != nullptr) {
         try {
@@ -496,6 +508,7 @@ spi::backend_statement& connection_core::run(statement_slot& slot, std::span<con
                         std::to_string(params.size()) + " given",
                     slot.sql);
     spi::backend_statement& stmt = *slot.statement;
+    slot.autocommit = state_ == connection_state::idle;
     guarded(slot.sql, [&] { stmt.execute(params); });
     return stmt;
 }
@@ -515,18 +528,6 @@ void connection_core::note(const error& e) noexcept {
 bool connection_core::lose() noexcept {
     // In a transaction: doomed until rollback(). Outside one: closed; begin() reconnects.
     const bool in_tx = state_ == connection_state::in_transaction || state_ == connection_state::doomed;
-    // Outside a transaction a write whose result is still open committed by itself, or not:
-    // its reader is told commit_outcome_unknown, not a plain loss.
-    if (!in_tx) {
-        const auto mark = [](statement_slot& slot) {
-            if (slot.in_use && slot.owner != nullptr && !is_read_statement(slot.sql)) slot.outcome_unknown = true;
-        };
-        try {
-            for (auto& entry : cache_) mark(*entry.second);
-            for (statement_slot* slot : loose_) mark(*slot);
-        } catch (...) {  // is_read_statement could not allocate: those readers hear "lost"
-        }
-    }
     drop();
     state_ = in_tx ? connection_state::doomed : connection_state::closed;
     lost_ = true;

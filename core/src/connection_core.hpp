@@ -44,6 +44,7 @@ struct statement_slot {
     // The connection was lost outside a transaction while this slot's result (of a statement
     // that may write) was open: its reader is told commit_outcome_unknown.
     bool outcome_unknown = false;
+    bool autocommit = false;  // its last run was outside a transaction
 };
 
 /// Everything a connection is. Lives on the heap so that transactions and results can point
@@ -130,6 +131,9 @@ private:
     [[noreturn]] void throw_not_open(std::string_view sql) const;
     /// Whether a result other than the statement `current` is open whose statement may write.
     bool open_result_may_write(std::string_view current) const;
+    /// Whether slot is an open result, other than the call's own statement `current` (told
+    /// apart by identity), of a statement that may write and ran outside a transaction.
+    static bool open_autocommit_write(const statement_slot& slot, std::string_view current);
     /// Runs a probe of the connection (ping, server identity), not a user statement: its
     /// failures are reported as operation::ping, so a lost connection is never taken for a
     /// write that may have committed.

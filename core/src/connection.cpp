@@ -416,10 +416,12 @@ bool connection_core::open_autocommit_write(const statement_slot& slot, std::str
            slot.sql.data() != current.data() && !is_read_statement(slot.sql);
 }
 
-bool connection_core::open_result_may_write(std::string_view current) const {
+bool connection_core::open_result_may_write(std::string_view current, const spi::backend_statement* which) const {
     // The statement of this call itself is told apart by identity (its text may equal another
     // open result's: the same statement, run again while its previous result is open).
-    const auto may_write = [&](const statement_slot& slot) { return open_autocommit_write(slot, current); };
+    const auto may_write = [&](const statement_slot& slot) {
+        return (which == nullptr || slot.statement.get() == which) && open_autocommit_write(slot, current);
+    };
     return std::any_of(cache_.begin(), cache_.end(), [&](const auto& entry) { return may_write(*entry.second); }) ||
            std::any_of(loose_.begin(), loose_.end(), [&](const statement_slot* slot) { return may_write(*slot); });
 }
@@ -439,7 +441,7 @@ void connection_core::fail(const spi::native_failure& failure, std::string_view 
         native.op != spi::operation::commit) {
         const bool statement = native.op == spi::operation::execute || native.op == spi::operation::fetch;
         if ((statement && !native.not_sent && !is_read_statement(sql)) ||
-            (native.in_other_result && open_result_may_write(sql)))
+            (native.in_other_result && open_result_may_write(sql, native.other_statement)))
             c = spi::classification::of(errc::commit_outcome_unknown);
     }
     if (native.op == spi::operation::connect) c.connection_usable = false;
@@ -459,14 +461,6 @@ void connection_core::fail(const spi::native_failure& failure, std::string_view 
         // no later statement commits on its own outside the transaction the caller believes in.
         aborted_ = true;
         info.message += " (the database ended the transaction; call rollback())";
-    }
-    // Lost while reading the rest of an open result outside a transaction (MySQL making way):
-    // a write among those results may or may not have committed, and its reader is told so.
-    if (!c.connection_usable && native.in_other_result && state_ == connection_state::idle) {
-        for (auto& entry : cache_)
-            if (open_autocommit_write(*entry.second, sql)) entry.second->outcome_unknown = true;
-        for (statement_slot* slot : loose_)
-            if (open_autocommit_write(*slot, sql)) slot->outcome_unknown = true;
     }
     if (!c.connection_usable && native.op != spi::operation::connect && db_.observer() != nullptr) {
         try {
@@ -528,6 +522,15 @@ void connection_core::note(const error& e) noexcept {
 bool connection_core::lose() noexcept {
     // In a transaction: doomed until rollback(). Outside one: closed; begin() reconnects.
     const bool in_tx = state_ == connection_state::in_transaction || state_ == connection_state::doomed;
+    // An open result of a write run outside a transaction: whether it committed is known only
+    // from its end, which its reader can no longer read. It is told commit_outcome_unknown.
+    try {
+        for (auto& entry : cache_)
+            if (open_autocommit_write(*entry.second, {})) entry.second->outcome_unknown = true;
+        for (statement_slot* slot : loose_)
+            if (open_autocommit_write(*slot, {})) slot->outcome_unknown = true;
+    } catch (...) {  // is_read_statement could not allocate: those readers hear "lost"
+    }
     drop();
     state_ = in_tx ? connection_state::doomed : connection_state::closed;
     lost_ = true;

@@ -129,8 +129,9 @@ private:
     };
 
     [[noreturn]] void throw_not_open(std::string_view sql) const;
-    /// Whether a result other than the statement `current` is open whose statement may write.
-    bool open_result_may_write(std::string_view current) const;
+    /// Whether a result other than the statement `current` is open whose statement may write
+    /// and ran outside a transaction: only `which`'s, if given.
+    bool open_result_may_write(std::string_view current, const spi::backend_statement* which) const;
     /// Whether slot is an open result, other than the call's own statement `current` (told
     /// apart by identity), of a statement that may write and ran outside a transaction.
     static bool open_autocommit_write(const statement_slot& slot, std::string_view current);

@@ -263,7 +263,8 @@ TEST_CASE("an error in a later statement of a procedure is its CALL's error, not
 
 TEST_CASE("connect failures are classified and never show the password", "[mysql]") {
     try {
-        database d("mysql://switchboard:Wr0ngSecretPw@127.0.0.1:33060/switchboard");
+        database d("mysql://switchboard:Wr0ngSecretPw@127.0.0.1:" + std::to_string(*db().location().hosts().at(0).port) +
+                   "/switchboard");
         (void)d.connect();
         FAIL("connected");
     } catch (const error& e) {
@@ -282,7 +283,8 @@ TEST_CASE("connect failures are classified and never show the password", "[mysql
         CHECK(e.is_transient());
     }
     try {
-        database d("mysql://switchboard:sb-test-pw@127.0.0.1:33060/no_such_db");
+        database d("mysql://switchboard:sb-test-pw@127.0.0.1:" + std::to_string(*db().location().hosts().at(0).port) +
+                   "/no_such_db");
         (void)d.connect();
         FAIL("connected");
     } catch (const error& e) {

@@ -129,7 +129,8 @@ void mysql_statement::keep_failure(spi::native_error e) {
         pending_ = std::make_exception_ptr(spi::native_failure(e));
         conn_.mark_lost();
         e.not_sent = true;         // the command that needed the wire never went out
-        e.in_other_result = true;  // core judges by the open results what may have committed
+        e.in_other_result = true;  // core judges by the open result what may have committed
+        e.other_statement = this;
         throw spi::native_failure(std::move(e));
     }
     // The reader's copy does not say the transaction ended: the connection's copy reports

@@ -70,7 +70,8 @@ public:
     }
 
     /// The first column of the first row, as T. Throws usage_error if there is no row; use
-    /// std::optional<T> for a value that may be NULL.
+    /// std::optional<T> for a value that may be NULL. Reads the statement to its end, as
+    /// execute() does, so an error after the first row is thrown, not dropped.
     template <class T, class... P>
     T query_value(std::string_view sql, const P&... params) {
         static_assert(!std::is_same_v<T, std::string_view> && !std::is_same_v<T, bytes_view> &&
@@ -79,7 +80,10 @@ public:
                       "use std::string or bytes, or query() and read the row");
         result r = query(sql, params...);
         if (!r.next()) throw_no_row(r.sql());
-        return r.current().template get<T>(0);
+        T value = r.current().template get<T>(0);
+        while (r.next()) {
+        }
+        return value;
     }
 
     command_result execute_params(std::string_view sql, std::span<const value_view> params);

@@ -44,6 +44,8 @@
 
 namespace switchboard::spi {
 
+class backend_statement;
+
 /// Which call failed: part of what the classifier sees, and what core uses to tell an
 /// in-doubt COMMIT (a disconnection during operation::commit) from a plain disconnection.
 enum class operation : std::uint8_t { connect, prepare, execute, fetch, begin, commit, rollback, lock, ping };
@@ -68,6 +70,9 @@ struct native_error {
     /// reads it when the next command needs the wire). Core then judges by the open results
     /// whether a write may have committed.
     bool in_other_result = false;
+    /// With in_other_result: the statement whose result was being read (nullptr: unknown,
+    /// core then suspects every open result).
+    const backend_statement* other_statement = nullptr;
     std::string server;           ///< server product/version where it matters to classify (MySQL vs MariaDB)
 };
 

@@ -8,6 +8,8 @@
 #include <catch2/catch.hpp>
 
 #include <optional>
+#include <string>
+#include <vector>
 
 using namespace switchboard;
 using switchboard::testing::fake_code;
@@ -145,6 +147,16 @@ TEST_CASE("a write lost outside a transaction is commit_outcome_unknown; a lost 
           "[connection][doom]") {
     auto db = fake_database();
     connection c = db.connect();
+    // A write whose result is open, one row read (the rest not yet read).
+    const std::string returning = "INSERT INTO x VALUES (1) RETURNING id";
+    const auto open_write = [&](std::vector<std::vector<testing::fake_value>> rows) {
+        script().columns[returning] = {"id"};
+        script().rows[returning] = std::move(rows);
+        result r = c.query(returning);
+        REQUIRE(r.next());
+        return r;
+    };
+    const std::vector<std::vector<testing::fake_value>> two_rows = {{std::int64_t{1}}, {std::int64_t{2}}};
     for (const char* write : {"UPDATE x SET v = 1", "  insert into x values (1)", "WITH d AS (DELETE FROM x) SELECT 1",
                               "EXPLAIN ANALYZE UPDATE x SET v = 1", "CALL p()", "SELECT * INTO copy FROM x",
                               "select a into outfile '/tmp/x' from x", "DESC ANALYZE UPDATE x SET v = 1",
@@ -170,10 +182,7 @@ TEST_CASE("a write lost outside a transaction is commit_outcome_unknown; a lost 
         CHECK(caught([&] { c.execute("UPDATE x SET v = 1"); }).kind() == errc::disconnected);
     }
     SECTION("a read or BEGIN lost while reading the rest of a write's open result (MySQL making way)") {
-        script().columns["INSERT INTO x VALUES (1) RETURNING id"] = {"id"};
-        script().rows["INSERT INTO x VALUES (1) RETURNING id"] = {{std::int64_t{1}}, {std::int64_t{2}}};
-        result open = c.query("INSERT INTO x VALUES (1) RETURNING id");
-        REQUIRE(open.next());
+        result open = open_write(two_rows);
         script().fail_execute = testing::fake_disconnect;
         script().in_other_result_on_failure = true;
         script().not_sent_on_failure = true;
@@ -181,10 +190,10 @@ TEST_CASE("a write lost outside a transaction is commit_outcome_unknown; a lost 
         // and the open result's own reader hears the same, naming its statement
         error own = caught([&] { (void)open.next(); });
         CHECK(own.kind() == errc::commit_outcome_unknown);
-        CHECK(own.statement() == "INSERT INTO x VALUES (1) RETURNING id");
+        CHECK(own.statement() == returning);
         // begin() does not reconnect that away
         c.begin().commit();  // (the connection was closed: this reconnects, a fresh start)
-        result again = c.query("INSERT INTO x VALUES (1) RETURNING id");
+        result again = c.query(returning);
         REQUIRE(again.next());
         const int connects = script().connects;
         script().fail_begin = testing::fake_disconnect;
@@ -194,32 +203,23 @@ TEST_CASE("a write lost outside a transaction is commit_outcome_unknown; a lost 
         CHECK(script().connects == connects);
     }
     SECTION("the same write run again while its previous result is open, lost while making way") {
-        script().columns["INSERT INTO x VALUES (1) RETURNING id"] = {"id"};
-        script().rows["INSERT INTO x VALUES (1) RETURNING id"] = {{std::int64_t{1}}, {std::int64_t{2}}};
-        result first = c.query("INSERT INTO x VALUES (1) RETURNING id");
-        REQUIRE(first.next());
+        result first = open_write(two_rows);
         script().fail_execute = testing::fake_disconnect;
         script().in_other_result_on_failure = true;
         script().not_sent_on_failure = true;
-        CHECK(caught([&] { (void)c.query("INSERT INTO x VALUES (1) RETURNING id"); }).kind() ==
+        CHECK(caught([&] { (void)c.query(returning); }).kind() ==
               errc::commit_outcome_unknown);
     }
     SECTION("a lost read while a write's result is open: the read is disconnected, the write's reader unknown") {
-        script().columns["INSERT INTO x VALUES (1) RETURNING id"] = {"id"};
-        script().rows["INSERT INTO x VALUES (1) RETURNING id"] = {{std::int64_t{1}}, {std::int64_t{2}}};
-        result open = c.query("INSERT INTO x VALUES (1) RETURNING id");
-        REQUIRE(open.next());
+        result open = open_write(two_rows);
         script().fail_execute = testing::fake_disconnect;
         CHECK(caught([&] { c.execute("SELECT 1"); }).kind() == errc::disconnected);  // the read itself
         // The write's end (its commit, or its error) can no longer be read.
         CHECK(caught([&] { (void)open.next(); }).kind() == errc::commit_outcome_unknown);
     }
     SECTION("a write's result opened inside a transaction, lost later outside it: known, not unknown") {
-        script().columns["INSERT INTO x VALUES (1) RETURNING id"] = {"id"};
-        script().rows["INSERT INTO x VALUES (1) RETURNING id"] = {{std::int64_t{1}}, {std::int64_t{2}}};
         auto tx = c.begin();
-        result open = c.query("INSERT INTO x VALUES (1) RETURNING id");
-        REQUIRE(open.next());
+        result open = open_write(two_rows);
         tx.rollback();
         script().fail_execute = testing::fake_disconnect;
         script().in_other_result_on_failure = true;
@@ -227,9 +227,7 @@ TEST_CASE("a write lost outside a transaction is commit_outcome_unknown; a lost 
         CHECK(caught([&] { c.execute("SELECT 1"); }).kind() == errc::disconnected);
     }
     SECTION("a lost BEGIN with a finished or buffered write result still in scope reconnects as usual") {
-        script().columns["INSERT INTO x VALUES (1) RETURNING id"] = {"id"};
-        script().rows["INSERT INTO x VALUES (1) RETURNING id"] = {{std::int64_t{1}}};
-        result done = c.query("INSERT INTO x VALUES (1) RETURNING id");
+        result done = open_write({{std::int64_t{1}}});
         while (done.next()) {
         }
         script().fail_begin = testing::fake_disconnect;  // a server restart, noticed at BEGIN

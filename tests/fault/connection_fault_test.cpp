@@ -58,6 +58,20 @@ TEST_CASE("F11 backoff rides over an outage and connects once the server is back
     CHECK(c.query_value<std::int64_t>("SELECT 1") == 1);
 }
 
+TEST_CASE("F2 a server that accepts but never answers: connect_failed at the connect timeout", "[fault]") {
+    proxied p;  // connect_timeout=2 in the proxied URL
+    p.proxy.stall(true);  // accepted, then nothing forwarded either way: no greeting ever comes
+    const auto started = std::chrono::steady_clock::now();
+    error e = caught([&] { connection c(p.db, reconnect_policy::fail_fast()); });
+    const auto took = since(started);
+    INFO(e.what() << " (native code " << e.native_code() << ")");
+    CHECK(e.kind() == errc::connect_failed);
+    CHECK(e.is_transient());
+    CHECK(p.proxy.accepted() == 1);
+    CHECK(took >= 1500ms);  // it did wait for the greeting, about as long as configured
+    CHECK(took < 2s + 2s);  // and no longer than the connect timeout (libpq may round it up) plus slack
+}
+
 TEST_CASE("F3 reset right after accept: connect_failed, transient, one attempt under fail_fast", "[fault]") {
     proxied p;
     p.proxy.rst_on_accept(true);  // the TCP handshake completes, then the proxy resets before a byte moves

@@ -93,10 +93,10 @@ TEST_CASE("F4 an idle connection cut by the network: the next begin() reconnects
     table t;
     proxied p;
     connection c = p.db.connect();
-    c.execute("INSERT INTO " + t.name + " (id, v) VALUES (?, ?)", 1, 1);
+    c.execute(t.insert_sql(), 1, 1);
     p.proxy.cut_all(cut_mode::rst);
     auto tx = c.begin();  // finds the connection dead, reconnects once, begins
-    c.execute("INSERT INTO " + t.name + " (id, v) VALUES (?, ?)", 2, 2);
+    c.execute(t.insert_sql(), 2, 2);
     tx.commit();
     CHECK(p.proxy.accepted() == 2);
     CHECK(t.rows() == 2);
@@ -108,9 +108,9 @@ TEST_CASE("F5 lost inside a transaction: doomed until rollback, the work is gone
     connection c = p.db.connect();
     {
         auto tx = c.begin();
-        c.execute("INSERT INTO " + t.name + " (id, v) VALUES (?, ?)", 1, 1);
+        c.execute(t.insert_sql(), 1, 1);
         p.proxy.cut_all(cut_mode::rst);
-        error e = caught([&] { c.execute("INSERT INTO " + t.name + " (id, v) VALUES (?, ?)", 2, 2); });
+        error e = caught([&] { c.execute(t.insert_sql(), 2, 2); });
         CHECK(e.kind() == errc::disconnected);
         CHECK_FALSE(e.connection_usable());
         CHECK(c.state() == connection_state::doomed);
@@ -121,7 +121,7 @@ TEST_CASE("F5 lost inside a transaction: doomed until rollback, the work is gone
     }
     CHECK(t.rows() == 0);  // the server rolled the lost transaction back
     auto tx = c.begin();
-    c.execute("INSERT INTO " + t.name + " (id, v) VALUES (?, ?)", 3, 3);
+    c.execute(t.insert_sql(), 3, 3);
     tx.commit();
     CHECK(t.rows() == 1);
 }
@@ -131,7 +131,7 @@ TEST_CASE("F7 the reply to COMMIT is lost after the server committed: outcome un
     proxied p;
     connection c = p.db.connect();
     auto tx = c.begin();
-    c.execute("INSERT INTO " + t.name + " (id, v) VALUES (?, ?)", 1, 1);
+    c.execute(t.insert_sql(), 1, 1);
     p.proxy.swallow_reply_after(commit_message(), cut_mode::rst, 1);
     error e = caught([&] { tx.commit(); });
     CHECK(e.kind() == errc::commit_outcome_unknown);
@@ -145,7 +145,7 @@ TEST_CASE("F7b the connection is lost before COMMIT reached the server: outcome 
     proxied p;
     connection c = p.db.connect();
     auto tx = c.begin();
-    c.execute("INSERT INTO " + t.name + " (id, v) VALUES (?, ?)", 1, 1);
+    c.execute(t.insert_sql(), 1, 1);
     p.proxy.cut_before_forwarding(commit_message(), cut_mode::rst, 1);
     CHECK(caught([&] { tx.commit(); }).kind() == errc::commit_outcome_unknown);
     CHECK(t.rows() == 0);
@@ -163,7 +163,7 @@ TEST_CASE("transact re-runs a unit of work cut before COMMIT, and each row is wr
         c,
         [&](connection& conn) {
             if (++runs == 1) p.proxy.cut_all(cut_mode::fin);  // the first run loses its connection
-            conn.execute("INSERT INTO " + t.name + " (id, v) VALUES (?, ?)", 1, runs);
+            conn.execute(t.insert_sql(), 1, runs);
         },
         o);
     CHECK(runs == 2);

@@ -69,7 +69,7 @@ std::int64_t table::rows() const {
 void table::fill(int n) const {
     connection w = direct().connect();
     auto tx = w.begin();
-    for (int i = 0; i < n; ++i) w.execute("INSERT INTO " + name + " (id, v) VALUES (?, ?)", i, i);
+    for (int i = 0; i < n; ++i) w.execute(insert_sql(), i, i);
     tx.commit();
 }
 

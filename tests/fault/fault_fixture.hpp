@@ -47,6 +47,8 @@ struct table {
     table(const table&) = delete;
     table& operator=(const table&) = delete;
     std::int64_t rows() const;
+    /// "INSERT INTO <name> (id, v) VALUES (?, ?)".
+    std::string insert_sql() const { return "INSERT INTO " + name + " (id, v) VALUES (?, ?)"; }
     /// Inserts rows (i, i) for i in [0, n) in one transaction.
     void fill(int n) const;
 };

@@ -248,7 +248,7 @@ std::string direct_url(std::string_view options) {
 }
 
 void insert(connection& c, const table& t, std::int64_t id) {
-    c.execute("INSERT INTO " + t.name + " (id, v) VALUES (?, ?)", id, id);
+    c.execute(t.insert_sql(), id, id);
 }
 
 /// The ids stored in t, read on a fresh connection.

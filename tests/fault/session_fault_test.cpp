@@ -153,8 +153,6 @@ bool waiting_for_lock(connection& monitor, std::int64_t id) {
                id) != 0;
 }
 
-std::string insert_sql(const table& t) { return "INSERT INTO " + t.name + " (id, v) VALUES (?, ?)"; }
-
 /// Row `id`'s v, read on a fresh connection.
 std::int64_t value_of(const table& t, std::int64_t id) {
     return direct().connect().query_value<std::int64_t>("SELECT v FROM " + t.name + " WHERE id = ?", id);
@@ -426,7 +424,7 @@ TEST_CASE("F16 server idle timeout: the session is gone when the connection is n
     REQUIRE(wait_session_gone(monitor, dropped));
 
     SECTION("the next statement in autocommit fails with disconnected, and begin() then reconnects") {
-        error e = caught([&] { c.execute(insert_sql(t), 1, 1); });
+        error e = caught([&] { c.execute(t.insert_sql(), 1, 1); });
         INFO(describe(e));
         CHECK(e.kind() == errc::disconnected);
         CHECK(e.is_transient());
@@ -435,14 +433,14 @@ TEST_CASE("F16 server idle timeout: the session is gone when the connection is n
         CHECK(t.rows() == 0);
         auto tx = c.begin();
         CHECK(session_id(c) != dropped);
-        c.execute(insert_sql(t), 2, 2);
+        c.execute(t.insert_sql(), 2, 2);
         tx.commit();
         CHECK(t.rows() == 1);
     }
     SECTION("the next begin() reconnects unnoticed") {
         auto tx = c.begin();  // BEGIN finds the session gone, reconnects once, begins
         CHECK(session_id(c) != dropped);
-        c.execute(insert_sql(t), 1, 1);
+        c.execute(t.insert_sql(), 1, 1);
         tx.commit();
         CHECK(t.rows() == 1);
     }
@@ -468,7 +466,7 @@ TEST_CASE("F16 server idle timeout in a pool: past validate_idle_after a dropped
         const pool_stats before = p.stats();
         pool::lease l = p.acquire();
         CHECK(session_id(*l) != dropped);  // the first statement, in autocommit, works
-        l->execute(insert_sql(t), 1, 1);
+        l->execute(t.insert_sql(), 1, 1);
         CHECK(t.rows() == 1);
         const pool_stats after = p.stats();
         CHECK(after.validations_failed == before.validations_failed + 1);
@@ -490,13 +488,13 @@ TEST_CASE("F16 server idle timeout in a pool: past validate_idle_after a dropped
         REQUIRE(wait_session_gone(monitor, dropped));
         pool::lease l = p.acquire();
         CHECK(p.stats().validations_failed == 0);
-        error e = caught([&] { l->execute(insert_sql(t), 1, 1); });
+        error e = caught([&] { l->execute(t.insert_sql(), 1, 1); });
         INFO(describe(e));
         CHECK(e.kind() == errc::disconnected);
         CHECK(l->state() == connection_state::closed);
         auto tx = l->begin();  // reconnects
         CHECK(session_id(*l) != dropped);
-        l->execute(insert_sql(t), 2, 2);
+        l->execute(t.insert_sql(), 2, 2);
         tx.commit();
         CHECK(t.rows() == 1);
     }
@@ -507,7 +505,7 @@ TEST_CASE("F17 statement timeout: errc::timeout, the connection stays usable", "
     connection c = direct().connect();
     c.execute(is_postgresql() ? "SET statement_timeout = '100ms'" : "SET SESSION max_statement_time = 0.1");
     auto tx = c.begin();
-    c.execute(insert_sql(t), 1, 1);
+    c.execute(t.insert_sql(), 1, 1);
     const auto started = std::chrono::steady_clock::now();
     error e = caught([&] { drain(c, sleep_sql(3)); });
     const auto took = since(started);
@@ -526,7 +524,7 @@ TEST_CASE("F17 statement timeout: errc::timeout, the connection stays usable", "
     if (is_postgresql()) {
         // PostgreSQL aborted the transaction: the server refuses every statement until ROLLBACK
         // (25P02, in_failed_sql_transaction), and COMMIT answers ROLLBACK.
-        error refused = caught([&] { c.execute(insert_sql(t), 2, 2); });
+        error refused = caught([&] { c.execute(t.insert_sql(), 2, 2); });
         INFO(describe(refused));
         CHECK(refused.kind() == errc::usage);
         CHECK(refused.sqlstate() == "25P02");
@@ -540,7 +538,7 @@ TEST_CASE("F17 statement timeout: errc::timeout, the connection stays usable", "
         CHECK(t.rows() == 0);
     } else {
         // MariaDB rolled back the statement only: the transaction goes on and commits.
-        c.execute(insert_sql(t), 2, 2);
+        c.execute(t.insert_sql(), 2, 2);
         tx.commit();
         CHECK(t.rows() == 2);
     }
@@ -578,7 +576,7 @@ TEST_CASE("F17 a statement timeout in the unread rows of a discarded result is r
     {
         connection w = direct().connect();
         auto tx = w.begin();
-        for (int id = 1; id <= 20; ++id) w.execute(insert_sql(t), id, id);
+        for (int id = 1; id <= 20; ++id) w.execute(t.insert_sql(), id, id);
         tx.commit();
     }
     connection c = direct().connect();
@@ -597,7 +595,7 @@ TEST_CASE("F17 a statement timeout in the unread rows of a discarded result is r
         if (e) {
             CHECK(is_postgresql());
         } else {
-            e = error_from([&] { c.execute(insert_sql(t), 100, 100); });
+            e = error_from([&] { c.execute(t.insert_sql(), 100, 100); });
         }
         INFO((e ? describe(*e) : std::string("no call reported the timeout")));
         REQUIRE(e.has_value());
@@ -616,14 +614,14 @@ TEST_CASE("F17 a statement timeout in the unread rows of a discarded result is r
             INFO((e ? describe(*e) : std::string()));
             CHECK_FALSE(e.has_value());
         }
-        c.execute(insert_sql(t), 100, 100);  // runs: no stale error from the discarded rows
+        c.execute(t.insert_sql(), 100, 100);  // runs: no stale error from the discarded rows
         CHECK(c.query_value<std::int64_t>("SELECT COUNT(*) FROM " + t.name + " WHERE id = 100") == 1);
     }
 }
 
 TEST_CASE("F18 lock wait timeout: errc::lock_timeout, transient, the connection stays usable", "[fault]") {
     table t;
-    direct().connect().execute(insert_sql(t), 1, 0);
+    direct().connect().execute(t.insert_sql(), 1, 0);
     connection holder = direct().connect();
     connection c = direct().connect();
     set_lock_timeout(c);
@@ -631,7 +629,7 @@ TEST_CASE("F18 lock wait timeout: errc::lock_timeout, transient, the connection 
     holder.execute("UPDATE " + t.name + " SET v = v + 1 WHERE id = ?", 1);
 
     auto tx = c.begin();
-    c.execute(insert_sql(t), 2, 2);  // an earlier write of the same transaction
+    c.execute(t.insert_sql(), 2, 2);  // an earlier write of the same transaction
     const auto started = std::chrono::steady_clock::now();
     error e = caught([&] { c.execute("UPDATE " + t.name + " SET v = v + 10 WHERE id = ?", 1); });
     const auto took = since(started);
@@ -668,7 +666,7 @@ TEST_CASE("F18 transact() re-runs a unit of work that hit a lock wait timeout, a
     table t;
     counter n;  // row A's id: 1, 2, ... one per execution of its INSERT
     constexpr std::int64_t row_b = 0;
-    direct().connect().execute(insert_sql(t), row_b, 0);
+    direct().connect().execute(t.insert_sql(), row_b, 0);
     connection holder = direct().connect();
     auto held = holder.begin();
     holder.execute("UPDATE " + t.name + " SET v = v + 1 WHERE id = ?", row_b);
@@ -711,8 +709,8 @@ TEST_CASE("F19 deadlock: transact() re-runs the loser, both units apply exactly 
     counter n;  // one draw per run of either unit
     {
         connection w = direct().connect();
-        w.execute(insert_sql(t), 1, 0);
-        w.execute(insert_sql(t), 2, 0);
+        w.execute(t.insert_sql(), 1, 0);
+        w.execute(t.insert_sql(), 2, 0);
     }
     struct outcome {
         int runs = 0;
@@ -794,7 +792,7 @@ TEST_CASE("F19 a deadlock ending a result run with execute() is reported; nothin
     table t;
     {
         connection w = direct().connect();
-        for (int id = 1; id <= 3; ++id) w.execute(insert_sql(t), id, 0);
+        for (int id = 1; id <= 3; ++id) w.execute(t.insert_sql(), id, 0);
     }
     connection holder = direct().connect();
     connection monitor = direct().connect();
@@ -803,10 +801,10 @@ TEST_CASE("F19 a deadlock ending a result run with execute() is reported; nothin
     const std::int64_t victim = session_id(c);
     auto held = holder.begin();
     holder.execute("UPDATE " + t.name + " SET v = v + 1 WHERE id = ?", 3);
-    for (int id = 100; id < 104; ++id) holder.execute(insert_sql(t), id, 0);
+    for (int id = 100; id < 104; ++id) holder.execute(t.insert_sql(), id, 0);
 
     auto tx = c.begin();
-    c.execute(insert_sql(t), 10, 10);  // an earlier write of the transaction
+    c.execute(t.insert_sql(), 10, 10);  // an earlier write of the transaction
     std::string holder_result;         // written by the holder's thread, read after join
     std::jthread h([&] {
         try {
@@ -824,7 +822,7 @@ TEST_CASE("F19 a deadlock ending a result run with execute() is reported; nothin
     h.join();
     // The server rolled the transaction back. A later statement must not run as if it were
     // still open, where it would commit on its own.
-    const std::optional<error> after = error_from([&] { c.execute(insert_sql(t), 20, 20); });
+    const std::optional<error> after = error_from([&] { c.execute(t.insert_sql(), 20, 20); });
     INFO("holder: " << holder_result);
     INFO((e ? describe(*e) : std::string("no call reported the deadlock")));
     CHECK(holder_result == "committed");
